@@ -1,0 +1,137 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "bosun",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "bosun-control", targets: ["BosunControlMain"]),
+        .executable(name: "bosun-worker", targets: ["WorkerMain"]),
+        .executable(name: "bosun", targets: ["CLI"]),
+        .executable(name: "bosun-sandbox", targets: ["SandboxExec"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // The worker <-> control API wire contract; imported by both sides so it cannot drift.
+        .target(name: "BosunProtocol", swiftSettings: swiftSettings),
+
+        // C libraries behind system-library targets; exactly one Swift file wraps each.
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CSeccomp", providers: [.apt(["libseccomp-dev"])]),
+
+        .target(
+            name: "BosunLogging",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Redis",
+            dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "BosunControl",
+            dependencies: [
+                "BosunProtocol",
+                "BosunLogging",
+                "Redis",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "BosunControlMain",
+            dependencies: [
+                "BosunControl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Filled by later issues (worker daemon, runtimes, MCP, sandbox).
+        .target(name: "Runtimes", dependencies: ["BosunProtocol"], swiftSettings: swiftSettings),
+        .target(name: "MCP", swiftSettings: swiftSettings),
+        .target(
+            name: "WorkerCore",
+            dependencies: ["BosunProtocol", "Runtimes", "MCP"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "WorkerMain",
+            dependencies: [
+                "WorkerCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "SandboxExec", dependencies: ["CSeccomp"], linkerSettings: [.linkedLibrary("seccomp")]),
+
+        .executableTarget(
+            name: "CLI",
+            dependencies: [
+                "BosunProtocol",
+                "BosunControl",
+                "BosunLogging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "BosunTestSupport",
+            dependencies: [
+                "BosunControl",
+                "BosunProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/BosunTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BosunControlTests",
+            dependencies: [
+                "BosunControl",
+                "BosunProtocol",
+                "BosunTestSupport",
+                "Redis",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,65 @@
+import BosunLogging
+import BosunProtocol
+import Foundation
+import Hummingbird
+import Logging
+import Redis
+import ServiceLifecycle
+
+/// Builds and runs `bosun-control`: migrations, the HTTP server and its background services
+/// (connection pool, notification listener, lease sweeper) in one ServiceGroup.
+public struct ControlServer: Sendable {
+    public let services: ControlServices
+    let listener: NotificationListener
+    let sweeper: LeaseSweeper
+
+    public init(configuration: ControlConfiguration, logger: Logger) async throws {
+        let database = Database(
+            url: configuration.databaseURL, maxConnections: configuration.databaseMaxConnections, logger: logger)
+        let authenticator = try await Authenticator(database: database, configuration: configuration)
+        let redis = try configuration.redisURL.map { RedisConnection(url: try RedisURL($0)) }
+        let dispatcher = Dispatcher()
+        let events = EventHub()
+        self.services = ControlServices(
+            configuration: configuration, database: database, authenticator: authenticator, dispatcher: dispatcher,
+            events: events, redis: redis, logger: logger)
+        self.listener = NotificationListener(
+            url: configuration.databaseURL, dispatcher: dispatcher, events: events, authenticator: authenticator,
+            logger: logger)
+        self.sweeper = LeaseSweeper(database: database, interval: configuration.sweepInterval, logger: logger)
+    }
+
+    public func makeRouter() -> Router<BosunRequestContext> {
+        let router = Router(context: BosunRequestContext.self)
+        router.add(middleware: RequestLogMiddleware())
+        OpsRoutes(services: services).register(on: router)
+        let api = router.group("api/v1").add(middleware: AuthMiddleware(authenticator: services.authenticator))
+        ResourceRoutes(services: services).register(on: api)
+        APIKeyRoutes(services: services).register(on: api)
+        ExecutionRoutes(services: services).register(on: api)
+        WorkerRoutes(services: services).register(on: api)
+        return router
+    }
+
+    /// The application with its services. `onServerRunning` learns the bound port (useful with port 0).
+    public func makeApplication(
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let configuration = services.configuration
+        let database = services.database
+        let logger = services.logger
+        var app = Application(
+            router: makeRouter(),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "bosun-control"),
+            onServerRunning: { channel in
+                await onServerRunning(channel.localAddress?.port ?? 0)
+            },
+            logger: logger)
+        app.addServices(database.client, listener, sweeper)
+        app.beforeServerStarts {
+            try await Migrator(database: database, logger: logger).migrate()
+        }
+        return app
+    }
+}

@@ -1,0 +1,103 @@
+import BosunProtocol
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// The control API's access to PostgreSQL.
+///
+/// Every request runs in a transaction as the `bosun_app` role (no BYPASSRLS) with the
+/// organization set transaction-locally, so row-level security applies even when the configured
+/// user is a superuser. `set_config(..., true)` rather than `SET` because it can bind a parameter
+/// and stays local to the transaction, which is what makes pooled connections safe.
+public struct Database: Sendable {
+    public let client: PostgresClient
+    public let url: DatabaseURL
+    let logger: Logger
+
+    public init(url: DatabaseURL, maxConnections: Int = 20, logger: Logger) {
+        var configuration = url.clientConfiguration
+        configuration.options.maximumConnections = maxConnections
+        configuration.options.minimumConnections = 1
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.url = url
+        self.logger = logger
+    }
+
+    /// Runs `body` in one transaction on behalf of `organization`.
+    public func withTenant<Result: Sendable>(
+        _ organization: UUID,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await unwrapped {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query(
+                    "SELECT set_config('role', 'bosun_app', true), set_config('bosun.org_id', \(organization.uuidString), true)",
+                    logger: logger)
+                return try await body(connection)
+            }
+        }
+    }
+
+    /// Runs `body` in one transaction as `bosun_app` with no organization: tenant tables show
+    /// nothing; only the narrow definer functions (credential look-ups, lease expiry) answer.
+    public func withoutTenant<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws
+        -> Result
+    {
+        try await unwrapped {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT set_config('role', 'bosun_app', true)", logger: logger)
+                return try await body(connection)
+            }
+        }
+    }
+
+    /// Runs `body` as the configured user itself: migrations and bootstrap only.
+    func asOwner<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await unwrapped {
+            try await client.withTransaction(logger: logger) { connection in
+                try await body(connection)
+            }
+        }
+    }
+
+    /// postgres-nio wraps whatever the transaction body threw; callers want the error itself
+    /// (an `APIError` with its status, a `PSQLError` with its SQL state).
+    private func unwrapped<Result>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error as PostgresTransactionError {
+            if let closureError = error.closureError { throw closureError }
+            throw error
+        }
+    }
+
+    public func ping() async throws {
+        try await client.query("SELECT 1", logger: logger)
+    }
+}
+
+extension PostgresRandomAccessRow {
+    func value<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
+        try self[column].decode(T.self)
+    }
+
+    /// A jsonb column selected as `column::text`.
+    func json(_ column: String) throws -> JSONDocument {
+        guard let text = try self[column].decode(String?.self) else { return JSONDocument(value: .null) }
+        return JSONDocument(value: try WireCoding.decoder().decode(JSONValue.self, from: Data(text.utf8)))
+    }
+}
+
+/// A decoded jsonb value; a wrapper so call sites read `try row.json("data").value`.
+struct JSONDocument {
+    let value: JSONValue
+}
+
+extension Encodable {
+    /// The JSON text of this value, for binding to a `$n::jsonb` parameter.
+    var jsonText: String {
+        let data = (try? WireCoding.encoder().encode(self)) ?? Data("null".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

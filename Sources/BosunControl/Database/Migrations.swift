@@ -1,0 +1,321 @@
+import Foundation
+
+/// Versioned schema migrations, applied in order, each in its own transaction.
+///
+/// They live in Swift rather than resource files so an installed `bosun-control` binary carries
+/// its schema with it. Never edit a released migration: add a new one.
+struct Migration: Sendable {
+    let version: Int
+    let name: String
+    let sql: String
+
+    /// The migration split into single statements. `;` ends a statement at the end of a line,
+    /// except inside a `$$`-quoted body (functions and DO blocks).
+    var statements: [String] {
+        var statements: [String] = []
+        var current = ""
+        var insideDollarQuote = false
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("--") { continue }
+            current += line + "\n"
+            if line.components(separatedBy: "$$").count % 2 == 0 { insideDollarQuote.toggle() }
+            if !insideDollarQuote, trimmed.hasSuffix(";") {
+                statements.append(current.trimmingCharacters(in: .whitespacesAndNewlines))
+                current = ""
+            }
+        }
+        let rest = current.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !rest.isEmpty { statements.append(rest) }
+        return statements
+    }
+}
+
+enum Migrations {
+    /// The role every request runs as. It has no BYPASSRLS, so row-level security always applies,
+    /// even when the configured database user is a superuser or owns the schema.
+    static let applicationRole = "bosun_app"
+
+    static let all: [Migration] = [
+        Migration(version: 1, name: "initial schema", sql: initialSchema)
+    ]
+
+    static let initialSchema = #"""
+    DO $$
+    BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bosun_app') THEN
+            CREATE ROLE bosun_app NOLOGIN NOBYPASSRLS;
+        END IF;
+    END
+    $$;
+    GRANT bosun_app TO CURRENT_USER;
+
+    -- The organization a transaction acts for; NULL (so no tenant row matches) when unset.
+    CREATE FUNCTION bosun_current_org() RETURNS uuid
+        LANGUAGE sql STABLE
+        AS $$ SELECT NULLIF(current_setting('bosun.org_id', true), '')::uuid $$;
+
+    CREATE TABLE organizations (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        name text NOT NULL UNIQUE,
+        created_at timestamptz NOT NULL DEFAULT now()
+    );
+
+    CREATE TABLE environments (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+        name text NOT NULL,
+        description text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (organization_id, name)
+    );
+
+    CREATE TABLE task_queues (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+        environment_id uuid REFERENCES environments(id) ON DELETE SET NULL,
+        name text NOT NULL,
+        description text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (organization_id, name)
+    );
+
+    CREATE TABLE api_keys (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+        name text NOT NULL,
+        scope text NOT NULL CHECK (scope IN ('admin', 'user', 'worker')),
+        queue_id uuid REFERENCES task_queues(id) ON DELETE CASCADE,
+        prefix text NOT NULL,
+        key_hash bytea NOT NULL UNIQUE,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        last_used_at timestamptz,
+        revoked_at timestamptz,
+        CHECK ((scope = 'worker') = (queue_id IS NOT NULL))
+    );
+
+    CREATE TABLE workers (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+        queue_id uuid NOT NULL REFERENCES task_queues(id) ON DELETE CASCADE,
+        api_key_id uuid REFERENCES api_keys(id) ON DELETE SET NULL,
+        hostname text NOT NULL,
+        version text NOT NULL,
+        slots integer NOT NULL CHECK (slots > 0),
+        runtimes text[] NOT NULL DEFAULT '{}',
+        labels jsonb NOT NULL DEFAULT '{}',
+        system jsonb NOT NULL DEFAULT '{}',
+        status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'draining', 'deregistered', 'lost')),
+        token_hash bytea NOT NULL UNIQUE,
+        token_expires_at timestamptz NOT NULL,
+        registered_at timestamptz NOT NULL DEFAULT now(),
+        last_seen_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE INDEX workers_queue ON workers (queue_id) WHERE status IN ('active', 'draining');
+
+    CREATE TABLE agents (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+        name text NOT NULL,
+        description text,
+        runtime text NOT NULL CHECK (runtime IN ('agno', 'claude_code')),
+        model text NOT NULL,
+        instructions text NOT NULL DEFAULT '',
+        tools jsonb NOT NULL DEFAULT '[]',
+        mcp_servers jsonb NOT NULL DEFAULT '{}',
+        sandbox_profile text NOT NULL DEFAULT 'default',
+        limits jsonb NOT NULL DEFAULT '{}',
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (organization_id, name)
+    );
+
+    CREATE TABLE teams (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+        name text NOT NULL,
+        description text,
+        mode text NOT NULL DEFAULT 'coordinate' CHECK (mode IN ('coordinate', 'route', 'broadcast')),
+        member_agent_ids uuid[] NOT NULL DEFAULT '{}',
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (organization_id, name)
+    );
+
+    CREATE TABLE executions (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+        agent_id uuid REFERENCES agents(id) ON DELETE RESTRICT,
+        team_id uuid REFERENCES teams(id) ON DELETE RESTRICT,
+        status text NOT NULL CHECK (status IN
+            ('queued', 'running', 'waiting_for_input', 'completed', 'failed', 'cancelled')),
+        input jsonb NOT NULL,
+        routing_strategy text NOT NULL CHECK (routing_strategy IN ('AUTO', 'SPECIFIC_QUEUE', 'ENVIRONMENT')),
+        routing_queue_id uuid,
+        routing_environment_id uuid,
+        queue_id uuid NOT NULL REFERENCES task_queues(id),
+        turn_count integer NOT NULL DEFAULT 0,
+        event_seq bigint NOT NULL DEFAULT 0,
+        output text,
+        error text,
+        cancel_requested boolean NOT NULL DEFAULT false,
+        idempotency_key text,
+        created_by uuid,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        completed_at timestamptz,
+        CHECK ((agent_id IS NULL) <> (team_id IS NULL)),
+        UNIQUE (organization_id, idempotency_key)
+    );
+    CREATE INDEX executions_org_created ON executions (organization_id, created_at DESC, id DESC);
+
+    -- The durable queue: one row per turn attempt chain. `attempts` counts claims.
+    CREATE TABLE tasks (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+        execution_id uuid NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+        queue_id uuid NOT NULL REFERENCES task_queues(id),
+        turn_number integer NOT NULL,
+        status text NOT NULL CHECK (status IN ('queued', 'leased', 'completed', 'failed', 'dead', 'cancelled')),
+        input jsonb NOT NULL DEFAULT 'null',
+        attempts integer NOT NULL DEFAULT 0,
+        max_attempts integer NOT NULL DEFAULT 3,
+        available_at timestamptz NOT NULL DEFAULT now(),
+        lease_id uuid,
+        lease_expires_at timestamptz,
+        worker_id uuid REFERENCES workers(id) ON DELETE SET NULL,
+        last_error text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        claimed_at timestamptz,
+        finished_at timestamptz,
+        UNIQUE (execution_id, turn_number)
+    );
+    CREATE INDEX tasks_ready ON tasks (queue_id, available_at) WHERE status = 'queued';
+    CREATE INDEX tasks_leased ON tasks (lease_expires_at) WHERE status = 'leased';
+
+    -- Turn results, append-only: the application role may insert and read, never change.
+    CREATE TABLE turns (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+        execution_id uuid NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+        task_id uuid NOT NULL UNIQUE REFERENCES tasks(id) ON DELETE CASCADE,
+        turn_number integer NOT NULL,
+        attempt integer NOT NULL,
+        lease_id uuid NOT NULL,
+        worker_id uuid,
+        input jsonb NOT NULL DEFAULT 'null',
+        messages jsonb NOT NULL DEFAULT '[]',
+        tool_calls jsonb NOT NULL DEFAULT '[]',
+        usage jsonb NOT NULL DEFAULT '{}',
+        cost_usd double precision NOT NULL DEFAULT 0,
+        finish_reason text NOT NULL,
+        output text,
+        error text,
+        model text,
+        timings jsonb,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (execution_id, turn_number)
+    );
+
+    CREATE TABLE execution_events (
+        organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+        execution_id uuid NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+        seq bigint NOT NULL,
+        task_id uuid,
+        attempt integer,
+        source_seq integer,
+        type text NOT NULL,
+        data jsonb NOT NULL DEFAULT '{}',
+        ts timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (execution_id, seq),
+        UNIQUE (task_id, attempt, source_seq)
+    );
+
+    CREATE TABLE state_transitions (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+        execution_id uuid NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+        turn_number integer,
+        from_status text NOT NULL,
+        to_status text NOT NULL,
+        reason text NOT NULL,
+        decider text NOT NULL,
+        confidence double precision,
+        latency_ms double precision,
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+    );
+    CREATE INDEX state_transitions_execution ON state_transitions (execution_id, created_at);
+
+    CREATE TABLE audit_log (
+        id bigserial PRIMARY KEY,
+        organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+        actor text NOT NULL,
+        action text NOT NULL,
+        target_type text,
+        target_id text,
+        details jsonb NOT NULL DEFAULT '{}',
+        created_at timestamptz NOT NULL DEFAULT now()
+    );
+
+    -- Row-level security: every tenant table only shows the transaction's organization.
+    ALTER TABLE organizations ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY tenant_isolation ON organizations USING (id = bosun_current_org());
+    GRANT SELECT ON organizations TO bosun_app;
+
+    DO $$
+    DECLARE
+        t text;
+    BEGIN
+        FOREACH t IN ARRAY ARRAY['environments', 'task_queues', 'api_keys', 'workers', 'agents', 'teams',
+                                 'executions', 'tasks', 'turns', 'execution_events', 'state_transitions',
+                                 'audit_log']
+        LOOP
+            EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+
+            EXECUTE format('CREATE POLICY tenant_isolation ON %I USING (organization_id = bosun_current_org())'
+                           ' WITH CHECK (organization_id = bosun_current_org())', t);
+        END LOOP;
+    END
+    $$;
+
+    GRANT SELECT, INSERT, UPDATE, DELETE ON environments, task_queues, api_keys, workers, agents, teams,
+        executions, tasks TO bosun_app;
+    GRANT SELECT, INSERT ON turns, execution_events, state_transitions, audit_log TO bosun_app;
+    GRANT USAGE ON SEQUENCE audit_log_id_seq TO bosun_app;
+
+    -- Credential look-ups happen before the organization is known. These definer functions are
+    -- the only way around row-level security, each answering one narrow question.
+    CREATE FUNCTION bosun_authenticate_api_key(p_hash bytea)
+        RETURNS TABLE (id uuid, organization_id uuid, scope text, queue_id uuid)
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+        AS $$ SELECT k.id, k.organization_id, k.scope, k.queue_id FROM api_keys k
+              WHERE k.key_hash = p_hash AND k.revoked_at IS NULL $$;
+
+    CREATE FUNCTION bosun_authenticate_worker_token(p_hash bytea)
+        RETURNS TABLE (worker_id uuid, organization_id uuid, queue_id uuid, token_expires_at timestamptz, status text)
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+        AS $$ SELECT w.id, w.organization_id, w.queue_id, w.token_expires_at, w.status FROM workers w
+              WHERE w.token_hash = p_hash $$;
+
+    -- Lease expiry across all organizations: re-queue with backoff, or dead-letter past the limit.
+    CREATE FUNCTION bosun_requeue_expired_leases()
+        RETURNS TABLE (task_id uuid, organization_id uuid, queue_id uuid, execution_id uuid, status text)
+        LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+        AS $$
+            UPDATE tasks t SET
+                status = CASE WHEN t.attempts >= t.max_attempts THEN 'dead' ELSE 'queued' END,
+                last_error = 'lease expired on attempt ' || t.attempts
+                    || COALESCE(' (worker ' || t.worker_id::text || ')', ''),
+                available_at = now(),
+                lease_id = NULL, lease_expires_at = NULL, worker_id = NULL,
+                finished_at = CASE WHEN t.attempts >= t.max_attempts THEN now() ELSE NULL END
+            WHERE t.id IN (SELECT id FROM tasks WHERE status = 'leased' AND lease_expires_at < now()
+                           ORDER BY lease_expires_at FOR UPDATE SKIP LOCKED LIMIT 500)
+            RETURNING t.id, t.organization_id, t.queue_id, t.execution_id, t.status
+        $$;
+
+    REVOKE ALL ON FUNCTION bosun_authenticate_api_key(bytea), bosun_authenticate_worker_token(bytea),
+        bosun_requeue_expired_leases() FROM PUBLIC;
+    GRANT EXECUTE ON FUNCTION bosun_authenticate_api_key(bytea), bosun_authenticate_worker_token(bytea),
+        bosun_requeue_expired_leases() TO bosun_app;
+    """#
+}

@@ -1,0 +1,380 @@
+import BosunProtocol
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The durable queue's operations on behalf of one worker: claim, renew, events, complete, fail.
+/// Every statement runs as the worker's organization, and every task statement also matches the
+/// worker id, so a worker can only ever touch tasks of its own queue and organization.
+struct TaskStore {
+    let database: Database
+    let configuration: ControlConfiguration
+    let decider: any StateDecider
+    let logger: Logger
+
+    var leaseSeconds: Double { configuration.leaseDuration.seconds }
+
+    /// Claims up to `limit` queued tasks of the worker's queue in one statement.
+    func claim(organization: UUID, queue: UUID, worker: UUID, limit: Int) async throws -> [TaskAssignment] {
+        try await database.withTenant(organization) { connection in
+            let rows = try await connection.query(
+                """
+                WITH worker AS (
+                    UPDATE workers SET last_seen_at = now()
+                    WHERE id = \(worker) AND status = 'active'
+                    RETURNING id
+                ), claimed AS (
+                    UPDATE tasks t SET status = 'leased', attempts = t.attempts + 1, lease_id = gen_random_uuid(),
+                        lease_expires_at = now() + make_interval(secs => \(leaseSeconds)),
+                        worker_id = \(worker), claimed_at = now()
+                    WHERE t.id IN (
+                        SELECT q.id FROM tasks q
+                        WHERE q.queue_id = \(queue) AND q.status = 'queued' AND q.available_at <= now()
+                          AND EXISTS (SELECT 1 FROM worker)
+                        ORDER BY q.available_at, q.created_at
+                        LIMIT \(limit)
+                        FOR UPDATE SKIP LOCKED)
+                    RETURNING t.*
+                ), started AS (
+                    UPDATE executions e SET status = 'running', updated_at = now()
+                    FROM claimed c WHERE e.id = c.execution_id AND e.status = 'queued'
+                    RETURNING e.id, c.turn_number, c.attempts
+                ), recorded AS (
+                    INSERT INTO state_transitions (organization_id, execution_id, turn_number, from_status, to_status,
+                                                   reason, decider)
+                    SELECT bosun_current_org(), s.id, s.turn_number, 'queued', 'running',
+                           'a worker claimed the task (attempt ' || s.attempts || ')', 'system'
+                    FROM started s
+                )
+                SELECT c.id, c.execution_id, c.queue_id, c.turn_number, c.attempts, c.max_attempts, c.lease_id,
+                       c.lease_expires_at, c.input::text AS input,
+                       a.id AS agent_id, a.name AS agent_name, a.runtime, a.model, a.instructions,
+                       a.tools::text AS tools, a.mcp_servers::text AS mcp_servers, a.sandbox_profile,
+                       a.limits::text AS limits
+                FROM claimed c
+                JOIN executions e ON e.id = c.execution_id
+                JOIN agents a ON a.id = e.agent_id
+                """, logger: logger)
+            var assignments: [TaskAssignment] = []
+            for try await row in rows {
+                let row = row.makeRandomAccess()
+                let agent = AgentSpec(
+                    id: try row.value("agent_id"), name: try row.value("agent_name"), runtime: try row.value("runtime"),
+                    model: try row.value("model"), instructions: try row.value("instructions"),
+                    tools: try row.json("tools").value.arrayValue ?? [],
+                    mcpServers: try row.json("mcp_servers").value.objectValue ?? [:],
+                    sandboxProfile: try row.value("sandbox_profile"),
+                    limits: try row.json("limits").value.objectValue ?? [:])
+                assignments.append(
+                    TaskAssignment(
+                        id: try row.value("id"), executionId: try row.value("execution_id"),
+                        organizationId: organization, queueId: try row.value("queue_id"),
+                        turn: Int(try row.value("turn_number", as: Int32.self)),
+                        attempt: Int(try row.value("attempts", as: Int32.self)),
+                        maxAttempts: Int(try row.value("max_attempts", as: Int32.self)),
+                        lease: Lease(
+                            id: try row.value("lease_id"), expiresAt: try row.value("lease_expires_at"),
+                            durationS: leaseSeconds, renewIntervalS: configuration.leaseRenewInterval.seconds),
+                        agent: agent, input: try row.json("input").value, history: []))
+            }
+            for index in assignments.indices where assignments[index].turn > 1 {
+                assignments[index].history = try await history(
+                    execution: assignments[index].executionId, before: assignments[index].turn, on: connection)
+            }
+            for assignment in assignments {
+                try await ExecutionJournal(connection: connection, logger: logger).appendEvents(
+                    execution: assignment.executionId,
+                    events: [
+                        (
+                            "task_claimed",
+                            [
+                                "task_id": .string(assignment.id.uuidString.lowercased()),
+                                "worker_id": .string(worker.uuidString.lowercased()),
+                                "turn": .number(Double(assignment.turn)),
+                                "attempt": .number(Double(assignment.attempt)),
+                            ], nil
+                        )
+                    ])
+            }
+            return assignments
+        }
+    }
+
+    func history(execution: UUID, before turn: Int, on connection: PostgresConnection) async throws -> [TurnHistory] {
+        let rows = try await connection.query(
+            """
+            SELECT turn_number, input::text AS input, messages::text AS messages FROM turns
+            WHERE execution_id = \(execution) AND turn_number < \(turn) ORDER BY turn_number
+            """, logger: logger)
+        var history: [TurnHistory] = []
+        for try await row in rows {
+            let row = row.makeRandomAccess()
+            history.append(
+                TurnHistory(
+                    turn: Int(try row.value("turn_number", as: Int32.self)), input: try row.json("input").value,
+                    messages: try row.json("messages").value.arrayValue ?? []))
+        }
+        return history
+    }
+
+    /// Why a lease check failed: the task is unknown to this worker, or its lease is no longer the one given.
+    func leaseProblem(task: UUID, lease: UUID, worker: UUID, on connection: PostgresConnection) async throws -> APIError {
+        let rows = try await connection.query(
+            "SELECT status, lease_id, worker_id, lease_expires_at < now() AS expired FROM tasks WHERE id = \(task)",
+            logger: logger)
+        for try await row in rows {
+            let row = row.makeRandomAccess()
+            let status: String = try row.value("status")
+            let currentLease: UUID? = try row.value("lease_id")
+            let owner: UUID? = try row.value("worker_id")
+            let expired: Bool? = try row.value("expired")
+            if currentLease == lease, owner == worker, status == "leased", expired == true {
+                return APIError.conflict("stale-lease", "the lease on task \(task.lowercased) has expired")
+            }
+            return APIError.conflict(
+                "stale-lease",
+                "lease \(lease.lowercased) no longer holds task \(task.lowercased) (task is \(status)); drop the task")
+        }
+        return APIError.notFound("task", task)
+    }
+
+    func renew(organization: UUID, task: UUID, lease: UUID, worker: UUID) async throws -> RenewLeaseResponse {
+        try await database.withTenant(organization) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE tasks t SET lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
+                WHERE t.id = \(task) AND t.lease_id = \(lease) AND t.worker_id = \(worker) AND t.status = 'leased'
+                  AND t.lease_expires_at >= now()
+                RETURNING t.lease_expires_at,
+                          (SELECT e.cancel_requested FROM executions e WHERE e.id = t.execution_id) AS cancel_requested
+                """, logger: logger)
+            for try await row in rows {
+                let row = row.makeRandomAccess()
+                return RenewLeaseResponse(
+                    leaseExpiresAt: try row.value("lease_expires_at"),
+                    cancelRequested: try row.value("cancel_requested"))
+            }
+            throw try await leaseProblem(task: task, lease: lease, worker: worker, on: connection)
+        }
+    }
+
+    /// The leased task row, locked for the rest of the transaction; throws when the lease does not hold it.
+    struct LeasedTask {
+        var executionId: UUID
+        var queueId: UUID
+        var turn: Int
+        var attempt: Int
+        var maxAttempts: Int
+        var input: JSONValue
+        var status: String
+        var leaseMatches: Bool
+    }
+
+    func lockTask(task: UUID, lease: UUID, worker: UUID, on connection: PostgresConnection) async throws -> LeasedTask {
+        let rows = try await connection.query(
+            """
+            SELECT execution_id, queue_id, turn_number, attempts, max_attempts, input::text AS input, status,
+                   (lease_id = \(lease) AND worker_id = \(worker) AND lease_expires_at >= now()) AS lease_matches
+            FROM tasks WHERE id = \(task) FOR UPDATE
+            """, logger: logger)
+        for try await row in rows {
+            let row = row.makeRandomAccess()
+            return LeasedTask(
+                executionId: try row.value("execution_id"), queueId: try row.value("queue_id"),
+                turn: Int(try row.value("turn_number", as: Int32.self)),
+                attempt: Int(try row.value("attempts", as: Int32.self)),
+                maxAttempts: Int(try row.value("max_attempts", as: Int32.self)),
+                input: try row.json("input").value, status: try row.value("status"),
+                leaseMatches: (try row.value("lease_matches", as: Bool?.self)) ?? false)
+        }
+        throw APIError.notFound("task", task)
+    }
+
+    func appendEvents(organization: UUID, task: UUID, worker: UUID, request: AppendEventsRequest) async throws
+        -> AppendEventsResponse
+    {
+        guard request.events.allSatisfy({ $0.seq > 0 }) else {
+            throw APIError.invalidBody("every event needs a positive 'seq'")
+        }
+        guard Set(request.events.map(\.seq)).count == request.events.count else {
+            throw APIError.invalidBody("event sequence numbers in one batch must be distinct")
+        }
+        return try await database.withTenant(organization) { connection in
+            let leased = try await lockTask(task: task, lease: request.leaseId, worker: worker, on: connection)
+            guard leased.status == "leased", leased.leaseMatches else {
+                throw try await leaseProblem(task: task, lease: request.leaseId, worker: worker, on: connection)
+            }
+            let rows = try await connection.query(
+                """
+                SELECT source_seq FROM execution_events
+                WHERE task_id = \(task) AND attempt = \(leased.attempt) AND source_seq = ANY(\(request.events.map(\.seq))::integer[])
+                """, logger: logger)
+            var seen = Set<Int>()
+            for try await value in rows.decode(Int32.self) { seen.insert(Int(value)) }
+            let fresh = request.events.filter { !seen.contains($0.seq) }.sorted { $0.seq < $1.seq }
+            try await ExecutionJournal(connection: connection, logger: logger).appendEvents(
+                execution: leased.executionId, events: fresh.map { ($0.type, $0.data, $0.ts) }, taskId: task,
+                attempt: leased.attempt, sourceSeqs: fresh.map(\.seq))
+            return AppendEventsResponse(accepted: fresh.count, duplicates: request.events.count - fresh.count)
+        }
+    }
+
+    func complete(organization: UUID, task: UUID, worker: UUID, request: CompleteTaskRequest) async throws
+        -> CompleteTaskResponse
+    {
+        try await database.withTenant(organization) { connection in
+            let journal = ExecutionJournal(connection: connection, logger: logger)
+            let leased = try await lockTask(task: task, lease: request.leaseId, worker: worker, on: connection)
+            if leased.status == "completed" {
+                // Same lease again: the first completion won; answer it again instead of a second turn.
+                let rows = try await connection.query(
+                    """
+                    SELECT t.lease_id = \(request.leaseId) AS same_lease, e.status
+                    FROM turns t JOIN executions e ON e.id = t.execution_id WHERE t.task_id = \(task)
+                    """, logger: logger)
+                for try await (sameLease, status) in rows.decode((Bool, String).self) where sameLease {
+                    return CompleteTaskResponse(
+                        executionStatus: ExecutionStatus(rawValue: status) ?? .running, decision: "duplicate",
+                        duplicate: true)
+                }
+            }
+            guard leased.status == "leased", leased.leaseMatches else {
+                throw try await leaseProblem(task: task, lease: request.leaseId, worker: worker, on: connection)
+            }
+            let result = request.result
+            try await connection.query(
+                """
+                INSERT INTO turns (organization_id, execution_id, task_id, turn_number, attempt, lease_id, worker_id,
+                                   input, messages, tool_calls, usage, cost_usd, finish_reason, output, error, model, timings)
+                VALUES (bosun_current_org(), \(leased.executionId), \(task), \(leased.turn), \(leased.attempt),
+                        \(request.leaseId), \(worker), \(leased.input.jsonText)::jsonb, \(result.messages.jsonText)::jsonb,
+                        \(result.toolCalls.jsonText)::jsonb, \(result.usage.jsonText)::jsonb, \(result.costUsd),
+                        \(result.finishReason.rawValue), \(result.output), \(result.error), \(result.model),
+                        \(result.timings?.jsonText)::jsonb)
+                """, logger: logger)
+            try await connection.query(
+                """
+                UPDATE tasks SET status = 'completed', finished_at = now(), lease_expires_at = NULL WHERE id = \(task)
+                """, logger: logger)
+            let rows = try await connection.query(
+                """
+                UPDATE executions e SET turn_count = GREATEST(e.turn_count, \(leased.turn)), updated_at = now()
+                FROM agents a WHERE e.id = \(leased.executionId) AND a.id = e.agent_id
+                RETURNING e.status, e.cancel_requested, e.queue_id, (a.limits->>'max_turns')::integer AS max_turns
+                """, logger: logger)
+            var current = "running"
+            var cancelRequested = false
+            var queue = leased.queueId
+            var maxTurns = RuleBasedDecider.defaultMaxTurns
+            for try await row in rows {
+                let row = row.makeRandomAccess()
+                current = try row.value("status")
+                cancelRequested = try row.value("cancel_requested")
+                queue = try row.value("queue_id")
+                if let limit = try row.value("max_turns", as: Int32?.self) { maxTurns = Int(limit) }
+            }
+            try await journal.appendEvents(
+                execution: leased.executionId,
+                events: [
+                    (
+                        "turn_completed",
+                        [
+                            "turn": .number(Double(leased.turn)), "finish_reason": .string(result.finishReason.rawValue),
+                            "usage": try JSONValue(encoding: result.usage), "cost_usd": .number(result.costUsd),
+                        ], nil
+                    )
+                ])
+            let started = ContinuousClock.now
+            let decision = await decider.decide(
+                result, context: DecisionContext(turn: leased.turn, maxTurns: maxTurns, cancelRequested: cancelRequested))
+            let latency = (ContinuousClock.now - started).milliseconds
+            let next: ExecutionStatus
+            switch decision.next {
+            case .continue:
+                next = .queued
+                _ = try await journal.enqueueTask(
+                    execution: leased.executionId, queue: queue, turn: leased.turn + 1, input: .null,
+                    maxAttempts: configuration.maxAttempts)
+            case .completed: next = .completed
+            case .waitingForInput: next = .waitingForInput
+            case .failed: next = .failed
+            case .cancelled: next = .cancelled
+            }
+            try await journal.transition(
+                execution: leased.executionId, from: current, to: next, turn: leased.turn, reason: decision.reason,
+                decider: decision.decider, confidence: decision.confidence, latencyMs: latency,
+                output: result.output, error: next == .failed ? (result.error ?? decision.reason) : nil)
+            return CompleteTaskResponse(executionStatus: next, decision: decision.next.rawValue, duplicate: false)
+        }
+    }
+
+    func fail(organization: UUID, task: UUID, worker: UUID, request: FailTaskRequest) async throws -> FailTaskResponse {
+        try await database.withTenant(organization) { connection in
+            let journal = ExecutionJournal(connection: connection, logger: logger)
+            let leased = try await lockTask(task: task, lease: request.leaseId, worker: worker, on: connection)
+            guard leased.status == "leased", leased.leaseMatches else {
+                throw try await leaseProblem(task: task, lease: request.leaseId, worker: worker, on: connection)
+            }
+            let rows = try await connection.query(
+                "SELECT status, cancel_requested FROM executions WHERE id = \(leased.executionId)", logger: logger)
+            var current = "running"
+            var cancelRequested = false
+            for try await (status, cancel) in rows.decode((String, Bool).self) {
+                current = status
+                cancelRequested = cancel
+            }
+            let retry = request.retryable && !cancelRequested && leased.attempt < leased.maxAttempts
+            let taskStatus = cancelRequested ? "cancelled" : retry ? "queued" : request.retryable ? "dead" : "failed"
+            // Retries back off: 1 s, 4 s, 9 s ... after each failed attempt.
+            let backoff = Double(leased.attempt * leased.attempt)
+            try await connection.query(
+                """
+                UPDATE tasks SET status = \(taskStatus), last_error = \(request.error), lease_id = NULL,
+                    lease_expires_at = NULL, worker_id = NULL,
+                    available_at = now() + make_interval(secs => \(retry ? backoff : 0)),
+                    finished_at = CASE WHEN \(retry) THEN NULL ELSE now() END
+                WHERE id = \(task)
+                """, logger: logger)
+            let next: ExecutionStatus
+            if cancelRequested {
+                next = .cancelled
+                try await journal.transition(
+                    execution: leased.executionId, from: current, to: .cancelled, turn: leased.turn,
+                    reason: "cancelled while the turn ran", decider: "system")
+            } else if retry {
+                next = .queued
+                try await journal.transition(
+                    execution: leased.executionId, from: current, to: .queued, turn: leased.turn,
+                    reason: "attempt \(leased.attempt) of \(leased.maxAttempts) failed; retrying: \(request.error)",
+                    decider: "system")
+                try await Notifications.send(Notifications.task(queue: leased.queueId), on: connection, logger: logger)
+            } else {
+                next = .failed
+                let why =
+                    request.retryable
+                    ? "attempt limit (\(leased.maxAttempts)) reached; last error: \(request.error)"
+                    : "the turn failed: \(request.error)"
+                try await journal.transition(
+                    execution: leased.executionId, from: current, to: .failed, turn: leased.turn, reason: why,
+                    decider: "system", error: request.error)
+            }
+            return FailTaskResponse(taskStatus: taskStatus, executionStatus: next)
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    var milliseconds: Double { seconds * 1000 }
+}
+
+extension UUID {
+    var lowercased: String { uuidString.lowercased() }
+}
+
+extension JSONValue {
+    init(encoding value: some Encodable) throws {
+        let data = try WireCoding.encoder().encode(value)
+        self = try WireCoding.decoder().decode(JSONValue.self, from: data)
+    }
+}

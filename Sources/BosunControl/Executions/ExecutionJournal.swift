@@ -1,0 +1,107 @@
+import BosunProtocol
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Writes what happened to an execution: its status, the recorded transition and the matching
+/// event, always together and inside the caller's transaction.
+struct ExecutionJournal {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    /// Appends events with the next per-execution sequence numbers and wakes SSE subscribers.
+    /// Returns the sequence number of the last one.
+    @discardableResult
+    func appendEvents(
+        execution: UUID, events: [(type: String, data: JSONValue, ts: Date?)], taskId: UUID? = nil,
+        attempt: Int? = nil, sourceSeqs: [Int]? = nil
+    ) async throws -> Int64 {
+        guard !events.isEmpty else { return 0 }
+        // The counter row lock orders concurrent appenders; sequence numbers stay gap-free.
+        let rows = try await connection.query(
+            "UPDATE executions SET event_seq = event_seq + \(events.count) WHERE id = \(execution) RETURNING event_seq",
+            logger: logger)
+        var last: Int64 = 0
+        for try await (value) in rows.decode(Int64.self) { last = value }
+        let first = last - Int64(events.count) + 1
+        let seqs = (0..<Int64(events.count)).map { first + $0 }
+        // 0 stands for "no source sequence" (system events); NULLIF turns it back into NULL.
+        let sources = (sourceSeqs ?? Array(repeating: 0, count: events.count))
+        let types = events.map(\.type)
+        let datas = events.map(\.data.jsonText)
+        let now = Date()
+        let stamps = events.map { $0.ts ?? now }
+        try await connection.query(
+            """
+            INSERT INTO execution_events (organization_id, execution_id, seq, task_id, attempt, source_seq, type, data, ts)
+            SELECT bosun_current_org(), \(execution), s.seq, \(taskId), \(attempt), NULLIF(s.source_seq, 0), s.type,
+                   s.data::jsonb, s.ts
+            FROM unnest(\(seqs)::bigint[], \(sources)::integer[], \(types)::text[], \(datas)::text[],
+                        \(stamps)::timestamptz[]) AS s(seq, source_seq, type, data, ts)
+            """, logger: logger)
+        try await Notifications.send(Notifications.event(execution: execution), on: connection, logger: logger)
+        return last
+    }
+
+    /// Moves the execution to `to`, recording the transition and a `status` event.
+    func transition(
+        execution: UUID, from: String, to: ExecutionStatus, turn: Int?, reason: String, decider: String,
+        confidence: Double? = nil, latencyMs: Double? = nil, output: String? = nil, error: String? = nil
+    ) async throws {
+        try await connection.query(
+            """
+            UPDATE executions SET status = \(to.rawValue), updated_at = now(),
+                output = COALESCE(\(output), output), error = COALESCE(\(error), error),
+                completed_at = CASE WHEN \(to.isTerminal) THEN now() ELSE completed_at END
+            WHERE id = \(execution)
+            """, logger: logger)
+        try await recordTransition(
+            execution: execution, from: from, to: to.rawValue, turn: turn, reason: reason, decider: decider,
+            confidence: confidence, latencyMs: latencyMs)
+        var data: [String: JSONValue] = ["status": .string(to.rawValue), "reason": .string(reason)]
+        if let error { data["error"] = .string(error) }
+        if let turn { data["turn"] = .number(Double(turn)) }
+        try await appendEvents(execution: execution, events: [("status", .object(data), nil)])
+    }
+
+    func recordTransition(
+        execution: UUID, from: String, to: String, turn: Int?, reason: String, decider: String,
+        confidence: Double? = nil, latencyMs: Double? = nil
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO state_transitions (organization_id, execution_id, turn_number, from_status, to_status, reason,
+                                           decider, confidence, latency_ms)
+            VALUES (bosun_current_org(), \(execution), \(turn), \(from), \(to), \(reason), \(decider), \(confidence),
+                    \(latencyMs))
+            """, logger: logger)
+    }
+
+    func audit(actor: String, action: String, targetType: String, targetId: UUID?, details: JSONValue = [:])
+        async throws
+    {
+        try await connection.query(
+            """
+            INSERT INTO audit_log (organization_id, actor, action, target_type, target_id, details)
+            VALUES (bosun_current_org(), \(actor), \(action), \(targetType), \(targetId?.uuidString.lowercased()),
+                    \(details.jsonText)::jsonb)
+            """, logger: logger)
+    }
+
+    /// Queues a task for a turn and wakes a poller of its queue.
+    func enqueueTask(
+        execution: UUID, queue: UUID, turn: Int, input: JSONValue, maxAttempts: Int
+    ) async throws -> UUID {
+        let rows = try await connection.query(
+            """
+            INSERT INTO tasks (organization_id, execution_id, queue_id, turn_number, status, input, max_attempts)
+            VALUES (bosun_current_org(), \(execution), \(queue), \(turn), 'queued', \(input.jsonText)::jsonb, \(maxAttempts))
+            RETURNING id
+            """, logger: logger)
+        var id: UUID?
+        for try await value in rows.decode(UUID.self) { id = value }
+        try await Notifications.send(Notifications.task(queue: queue), on: connection, logger: logger)
+        guard let id else { throw APIError(.internalServerError, "internal", "the task was not created") }
+        return id
+    }
+}

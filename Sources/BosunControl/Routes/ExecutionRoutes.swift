@@ -1,0 +1,448 @@
+import BosunProtocol
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import PostgresNIO
+
+/// Executions: submit (policy, routing, first task in one transaction), read, list, cancel,
+/// reply, events (JSON page or SSE) and recorded state transitions.
+struct ExecutionRoutes {
+    let services: ControlServices
+    var database: Database { services.database }
+    var logger: Logger { services.logger }
+
+    func register(on group: RouterGroup<BosunRequestContext>) {
+        group.post("executions") { request, context in
+            let principal = try context.requireUser()
+            let body = try await request.decodeJSON(
+                CreateExecutionRequest.self, limit: services.maxBody, allowedKeys: CreateExecutionRequest.fieldNames)
+            let (execution, created) = try await create(principal, body)
+            return JSONResponse(execution, status: created ? .created : .ok)
+        }
+        group.get("executions") { request, context in
+            let principal = try context.requireUser()
+            return JSONResponse(try await list(principal, query: request.uri.queryParameters))
+        }
+        group.get("executions/:id") { _, context in
+            let principal = try context.requireUser()
+            return JSONResponse(try await get(principal.organizationId, try context.parameter("id")))
+        }
+        group.post("executions/:id/cancel") { _, context in
+            let principal = try context.requireUser()
+            return JSONResponse(try await cancel(principal, try context.parameter("id")))
+        }
+        group.post("executions/:id/messages") { request, context in
+            let principal = try context.requireUser()
+            let id = try context.parameter("id")
+            let body = try await request.decodeJSON(
+                ExecutionMessageRequest.self, limit: services.maxBody, allowedKeys: ["content"])
+            return JSONResponse(try await reply(principal, id, body))
+        }
+        group.get("executions/:id/transitions") { _, context in
+            let principal = try context.requireUser()
+            return JSONResponse(try await transitions(principal.organizationId, try context.parameter("id")))
+        }
+        group.get("executions/:id/events") { request, context in
+            let principal = try context.requireUser()
+            let id = try context.parameter("id")
+            let after = try eventCursor(request)
+            if request.headers[.accept]?.contains("text/event-stream") == true {
+                _ = try await get(principal.organizationId, id)
+                return stream(principal.organizationId, id, after: after)
+            }
+            let limit = min(max(Int(request.uri.queryParameters.get("limit") ?? "") ?? 500, 1), 1000)
+            let page = try await events(principal.organizationId, id, after: after, limit: limit)
+            return try JSONResponse(page).response(from: request, context: context)
+        }
+    }
+
+    // MARK: create
+
+    func create(_ principal: Principal, _ body: CreateExecutionRequest) async throws -> (Execution, Bool) {
+        if body.teamId != nil {
+            throw APIError(
+                .unprocessableContent, "unsupported", "team executions are not supported yet; submit an 'agent_id'")
+        }
+        guard let agentId = body.agentId else { throw APIError.invalidBody("missing field 'agent_id'") }
+        if body.input.isNull { throw APIError.invalidBody("'input' must not be null") }
+        if let key = body.idempotencyKey, key.isEmpty || key.count > 200 {
+            throw APIError.invalidBody("'idempotency_key' must be 1 to 200 characters")
+        }
+        let routing = body.routing ?? .auto
+        return try await database.withTenant(principal.organizationId) { connection in
+            if let key = body.idempotencyKey, let existing = try await find(idempotencyKey: key, on: connection) {
+                return (existing, false)
+            }
+            let agentRows = try await connection.query(
+                "SELECT runtime, limits::text AS limits FROM agents WHERE id = \(agentId)", logger: logger)
+            var runtime: String?
+            for try await row in agentRows { runtime = try row.makeRandomAccess().value("runtime") }
+            guard let runtime else { throw APIError.notFound("agent", agentId) }
+            let queue = try await route(routing, runtime: runtime, on: connection)
+            let rows = try await connection.query(
+                """
+                INSERT INTO executions (organization_id, agent_id, status, input, routing_strategy, routing_queue_id,
+                                        routing_environment_id, queue_id, idempotency_key, created_by)
+                VALUES (bosun_current_org(), \(agentId), 'queued', \(body.input.jsonText)::jsonb,
+                        \(routing.strategy.rawValue), \(routing.queueId), \(routing.environmentId), \(queue),
+                        \(body.idempotencyKey), NULL)
+                ON CONFLICT (organization_id, idempotency_key) DO NOTHING
+                RETURNING id
+                """, logger: logger)
+            var executionId: UUID?
+            for try await id in rows.decode(UUID.self) { executionId = id }
+            guard let executionId else {
+                // A concurrent request with the same idempotency key won the race.
+                if let key = body.idempotencyKey, let existing = try await find(idempotencyKey: key, on: connection) {
+                    return (existing, false)
+                }
+                throw APIError(.internalServerError, "internal", "the execution was not created")
+            }
+            let journal = ExecutionJournal(connection: connection, logger: logger)
+            _ = try await journal.enqueueTask(
+                execution: executionId, queue: queue, turn: 1, input: body.input,
+                maxAttempts: services.configuration.maxAttempts)
+            try await journal.recordTransition(
+                execution: executionId, from: "new", to: ExecutionStatus.queued.rawValue, turn: 1,
+                reason: "submitted (\(routing.strategy.rawValue) routing)", decider: "system")
+            try await journal.appendEvents(
+                execution: executionId,
+                events: [
+                    ("status", ["status": "queued", "queue_id": .string(queue.lowercased), "turn": 1], nil)
+                ])
+            try await journal.audit(
+                actor: principal.actor, action: "execution.create", targetType: "execution", targetId: executionId,
+                details: ["agent_id": .string(agentId.lowercased), "queue_id": .string(queue.lowercased)])
+            guard let execution = try await find(id: executionId, on: connection) else {
+                throw APIError(.internalServerError, "internal", "the execution vanished")
+            }
+            return (execution, true)
+        }
+    }
+
+    /// Picks the queue for a new execution.
+    ///
+    /// AUTO and ENVIRONMENT prefer the least-loaded queue that has a live worker for the agent's
+    /// runtime (load = open tasks per slot). With no live worker they fall back to the `default`
+    /// queue (or the oldest one) so the execution waits for a worker instead of failing.
+    func route(_ routing: Routing, runtime: String, on connection: PostgresConnection) async throws -> UUID {
+        switch routing.strategy {
+        case .specificQueue:
+            guard let queue = routing.queueId else {
+                throw APIError.invalidBody("SPECIFIC_QUEUE routing needs 'routing.queue_id'")
+            }
+            let rows = try await connection.query("SELECT id FROM task_queues WHERE id = \(queue)", logger: logger)
+            for try await id in rows.decode(UUID.self) { return id }
+            throw APIError.notFound("queue", queue)
+        case .environment, .auto:
+            let environment = routing.strategy == .environment ? routing.environmentId : nil
+            if routing.strategy == .environment {
+                guard let environment else {
+                    throw APIError.invalidBody("ENVIRONMENT routing needs 'routing.environment_id'")
+                }
+                let rows = try await connection.query(
+                    "SELECT 1 FROM environments WHERE id = \(environment)", logger: logger)
+                var exists = false
+                for try await _ in rows { exists = true }
+                guard exists else { throw APIError.notFound("environment", environment) }
+            }
+            let live = try await connection.query(
+                """
+                SELECT q.id FROM task_queues q
+                JOIN workers w ON w.queue_id = q.id AND w.status = 'active'
+                     AND w.last_seen_at > now() - interval '90 seconds' AND \(runtime) = ANY(w.runtimes)
+                WHERE (\(environment)::uuid IS NULL OR q.environment_id = \(environment))
+                GROUP BY q.id, q.created_at
+                ORDER BY (SELECT count(*) FROM tasks t WHERE t.queue_id = q.id AND t.status IN ('queued', 'leased'))::float
+                         / GREATEST(sum(w.slots), 1), q.created_at
+                LIMIT 1
+                """, logger: logger)
+            for try await id in live.decode(UUID.self) { return id }
+            let fallback = try await connection.query(
+                """
+                SELECT id FROM task_queues WHERE (\(environment)::uuid IS NULL OR environment_id = \(environment))
+                ORDER BY (name = 'default') DESC, created_at LIMIT 1
+                """, logger: logger)
+            for try await id in fallback.decode(UUID.self) { return id }
+            throw APIError(
+                .unprocessableContent, "no-queue",
+                environment == nil
+                    ? "the organization has no task queue; create one first"
+                    : "environment \(environment!.lowercased) has no task queue")
+        }
+    }
+
+    // MARK: read
+
+    static let executionColumns = """
+        id, organization_id, agent_id, team_id, status, input::text AS input, routing_strategy, routing_queue_id,
+        routing_environment_id, queue_id, turn_count, output, error, cancel_requested, idempotency_key, created_at,
+        updated_at, completed_at
+        """
+
+    static func execution(from row: PostgresRow) throws -> Execution {
+        let row = row.makeRandomAccess()
+        return Execution(
+            id: try row.value("id"), organizationId: try row.value("organization_id"),
+            agentId: try row.value("agent_id"), teamId: try row.value("team_id"),
+            status: ExecutionStatus(rawValue: try row.value("status")) ?? .failed, input: try row.json("input").value,
+            routing: Routing(
+                strategy: RoutingStrategy(rawValue: try row.value("routing_strategy")) ?? .auto,
+                queueId: try row.value("routing_queue_id"), environmentId: try row.value("routing_environment_id")),
+            queueId: try row.value("queue_id"), turnCount: Int(try row.value("turn_count", as: Int32.self)),
+            output: try row.value("output"), error: try row.value("error"),
+            cancelRequested: try row.value("cancel_requested"), idempotencyKey: try row.value("idempotency_key"),
+            createdAt: try row.value("created_at"), updatedAt: try row.value("updated_at"),
+            completedAt: try row.value("completed_at"))
+    }
+
+    func find(id: UUID, on connection: PostgresConnection) async throws -> Execution? {
+        let rows = try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(Self.executionColumns) FROM executions WHERE id = $1", binds: try binds(id)),
+            logger: logger)
+        for try await row in rows { return try Self.execution(from: row) }
+        return nil
+    }
+
+    func find(idempotencyKey: String, on connection: PostgresConnection) async throws -> Execution? {
+        let rows = try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(Self.executionColumns) FROM executions WHERE idempotency_key = $1",
+                binds: try binds(idempotencyKey)), logger: logger)
+        for try await row in rows { return try Self.execution(from: row) }
+        return nil
+    }
+
+    func get(_ organization: UUID, _ id: UUID) async throws -> Execution {
+        let found = try await database.withTenant(organization) { connection in try await find(id: id, on: connection) }
+        guard let found else { throw APIError.notFound("execution", id) }
+        return found
+    }
+
+    func list(_ principal: Principal, query: Parameters) async throws -> ExecutionList {
+        let status = query.get("status")
+        if let status, ExecutionStatus(rawValue: status) == nil {
+            throw APIError.badRequest(
+                "unknown status '\(status)'; one of: \(ExecutionStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let agent = try query.get("agent_id").map { text -> UUID in
+            guard let id = UUID(uuidString: text) else { throw APIError.badRequest("'\(text)' is not a valid UUID") }
+            return id
+        }
+        let limitText = query.get("limit")
+        guard let limit = limitText.map({ Int($0) }) ?? 50, (1...500).contains(limit) else {
+            throw APIError.badRequest("'limit' must be a whole number from 1 to 500")
+        }
+        // The cursor is the last item's (created_at, id), opaque to clients.
+        var cursorDate: Date?
+        var cursorId: UUID?
+        if let cursor = query.get("cursor") {
+            guard let data = Data(base64Encoded: cursor), let text = String(data: data, encoding: .utf8),
+                let bar = text.firstIndex(of: "|"), let date = WireCoding.parseDate(String(text[..<bar])),
+                let id = UUID(uuidString: String(text[text.index(after: bar)...]))
+            else { throw APIError.badRequest("'cursor' is not a cursor this server handed out") }
+            cursorDate = date
+            cursorId = id
+        }
+        return try await database.withTenant(principal.organizationId) { connection in
+            let rows = try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT \(Self.executionColumns) FROM executions
+                        WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR agent_id = $2)
+                          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+                        ORDER BY created_at DESC, id DESC LIMIT $5
+                        """, binds: try binds(status, agent, cursorDate, cursorId, limit + 1)), logger: logger)
+            var items: [Execution] = []
+            for try await row in rows { items.append(try Self.execution(from: row)) }
+            var next: String?
+            if items.count > limit {
+                items.removeLast()
+                let last = items[items.count - 1]
+                next = Data("\(WireCoding.formatDate(last.createdAt))|\(last.id.lowercased)".utf8).base64EncodedString()
+            }
+            return ExecutionList(items: items, nextCursor: next)
+        }
+    }
+
+    func transitions(_ organization: UUID, _ id: UUID) async throws -> StateTransitionList {
+        try await database.withTenant(organization) { connection in
+            guard try await find(id: id, on: connection) != nil else { throw APIError.notFound("execution", id) }
+            let rows = try await connection.query(
+                """
+                SELECT id, execution_id, turn_number, from_status, to_status, reason, decider, confidence, latency_ms,
+                       created_at
+                FROM state_transitions WHERE execution_id = \(id) ORDER BY created_at, id
+                """, logger: logger)
+            var items: [StateTransition] = []
+            for try await row in rows {
+                let row = row.makeRandomAccess()
+                items.append(
+                    StateTransition(
+                        id: try row.value("id"), executionId: try row.value("execution_id"),
+                        turn: try row.value("turn_number", as: Int32?.self).map(Int.init),
+                        from: try row.value("from_status"), to: try row.value("to_status"),
+                        reason: try row.value("reason"), decider: try row.value("decider"),
+                        confidence: try row.value("confidence"), latencyMs: try row.value("latency_ms"),
+                        createdAt: try row.value("created_at")))
+            }
+            return StateTransitionList(items: items)
+        }
+    }
+
+    // MARK: cancel and reply
+
+    func cancel(_ principal: Principal, _ id: UUID) async throws -> Execution {
+        try await database.withTenant(principal.organizationId) { connection in
+            let rows = try await connection.query(
+                "SELECT status FROM executions WHERE id = \(id) FOR UPDATE", logger: logger)
+            var status: String?
+            for try await value in rows.decode(String.self) { status = value }
+            guard let status, let current = ExecutionStatus(rawValue: status) else {
+                throw APIError.notFound("execution", id)
+            }
+            guard !current.isTerminal else {
+                throw APIError.conflict("already-finished", "the execution is already \(status)")
+            }
+            try await connection.query(
+                "UPDATE executions SET cancel_requested = true, updated_at = now() WHERE id = \(id)", logger: logger)
+            // Queued tasks stop now; a leased one learns of it at its next lease renewal.
+            try await connection.query(
+                "UPDATE tasks SET status = 'cancelled', finished_at = now() WHERE execution_id = \(id) AND status = 'queued'",
+                logger: logger)
+            let leased = try await connection.query(
+                "SELECT 1 FROM tasks WHERE execution_id = \(id) AND status = 'leased'", logger: logger)
+            var running = false
+            for try await _ in leased { running = true }
+            let journal = ExecutionJournal(connection: connection, logger: logger)
+            if running {
+                try await journal.appendEvents(
+                    execution: id, events: [("cancel_requested", ["by": .string(principal.actor)], nil)])
+            } else {
+                try await journal.transition(
+                    execution: id, from: status, to: .cancelled, turn: nil, reason: "cancelled by \(principal.actor)",
+                    decider: "user")
+            }
+            try await journal.audit(actor: principal.actor, action: "execution.cancel", targetType: "execution", targetId: id)
+            guard let execution = try await find(id: id, on: connection) else { throw APIError.notFound("execution", id) }
+            return execution
+        }
+    }
+
+    func reply(_ principal: Principal, _ id: UUID, _ body: ExecutionMessageRequest) async throws -> Execution {
+        if body.content.isNull { throw APIError.invalidBody("'content' must not be null") }
+        return try await database.withTenant(principal.organizationId) { connection in
+            let rows = try await connection.query(
+                "SELECT status, turn_count, queue_id FROM executions WHERE id = \(id) FOR UPDATE", logger: logger)
+            var found: (String, Int32, UUID)?
+            for try await row in rows.decode((String, Int32, UUID).self) { found = row }
+            guard let (status, turns, queue) = found else { throw APIError.notFound("execution", id) }
+            guard status == ExecutionStatus.waitingForInput.rawValue else {
+                throw APIError.conflict(
+                    "not-waiting", "the execution is \(status); only a waiting_for_input execution takes a reply")
+            }
+            let journal = ExecutionJournal(connection: connection, logger: logger)
+            _ = try await journal.enqueueTask(
+                execution: id, queue: queue, turn: Int(turns) + 1, input: body.content,
+                maxAttempts: services.configuration.maxAttempts)
+            try await journal.appendEvents(execution: id, events: [("user_message", ["content": body.content], nil)])
+            try await journal.transition(
+                execution: id, from: status, to: .queued, turn: Int(turns) + 1, reason: "the user replied",
+                decider: "user")
+            guard let execution = try await find(id: id, on: connection) else { throw APIError.notFound("execution", id) }
+            return execution
+        }
+    }
+
+    // MARK: events
+
+    func eventCursor(_ request: Request) throws -> Int64 {
+        let text = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters.get("after")
+        guard let text else { return 0 }
+        guard let value = Int64(text), value >= 0 else {
+            throw APIError.badRequest("the event cursor (Last-Event-ID or 'after') must be a non-negative integer")
+        }
+        return value
+    }
+
+    func events(_ organization: UUID, _ id: UUID, after: Int64, limit: Int) async throws -> ExecutionEventPage {
+        try await database.withTenant(organization) { connection in
+            guard try await find(id: id, on: connection) != nil else { throw APIError.notFound("execution", id) }
+            let (events, _) = try await readEvents(id, after: after, limit: limit, on: connection)
+            return ExecutionEventPage(events: events, nextAfter: events.last?.seq ?? after)
+        }
+    }
+
+    func readEvents(_ id: UUID, after: Int64, limit: Int, on connection: PostgresConnection) async throws
+        -> ([ExecutionEvent], ExecutionStatus?)
+    {
+        let rows = try await connection.query(
+            """
+            SELECT seq, type, data::text AS data, ts, task_id FROM execution_events
+            WHERE execution_id = \(id) AND seq > \(after) ORDER BY seq LIMIT \(limit)
+            """, logger: logger)
+        var events: [ExecutionEvent] = []
+        for try await row in rows {
+            let row = row.makeRandomAccess()
+            events.append(
+                ExecutionEvent(
+                    seq: try row.value("seq"), type: try row.value("type"), data: try row.json("data").value,
+                    ts: try row.value("ts"), taskId: try row.value("task_id")))
+        }
+        let statusRows = try await connection.query("SELECT status FROM executions WHERE id = \(id)", logger: logger)
+        var status: ExecutionStatus?
+        for try await value in statusRows.decode(String.self) { status = ExecutionStatus(rawValue: value) }
+        return (events, status)
+    }
+
+    /// Server-sent events: everything after the cursor, then live events as they are appended
+    /// (pushed through NOTIFY, no polling), with a keep-alive comment every 15 s. The stream
+    /// ends once the execution is finished and its last event was sent.
+    func stream(_ organization: UUID, _ id: UUID, after: Int64) -> Response {
+        let body = ResponseBody { writer in
+            let (subscription, signals) = await services.events.subscribe(id)
+            let keepAlive = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(15))
+                    await services.events.publish(id)
+                }
+            }
+            defer {
+                keepAlive.cancel()
+                Task { await services.events.unsubscribe(id, id: subscription) }
+            }
+            var cursor = after
+            var iterator = signals.makeAsyncIterator()
+            while true {
+                var finished = false
+                repeat {
+                    let (events, status) = try await database.withTenant(organization) { connection in
+                        try await readEvents(id, after: cursor, limit: 500, on: connection)
+                    }
+                    var text = ""
+                    for event in events {
+                        let data = String(decoding: try WireCoding.encoder().encode(event), as: UTF8.self)
+                        text += "id: \(event.seq)\nevent: \(event.type)\ndata: \(data)\n\n"
+                        cursor = event.seq
+                    }
+                    if text.isEmpty {
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    } else {
+                        try await writer.write(ByteBuffer(string: text))
+                    }
+                    finished = status?.isTerminal ?? true
+                    if events.count < 500 { break }
+                } while true
+                if finished { break }
+                guard await iterator.next() != nil else { break }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"],
+            body: body)
+    }
+}

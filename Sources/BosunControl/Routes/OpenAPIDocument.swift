@@ -1,0 +1,167 @@
+import Foundation
+
+/// The served `/openapi.json`. Every route the router has is listed here; a test checks the two
+/// against each other in both directions, so the document cannot drift from the code.
+public enum OpenAPIDocument {
+    struct Operation {
+        var method: String
+        var path: String
+        var summary: String
+        var auth: String?
+        var request: String?
+        var responses: [Int: String]
+    }
+
+    static let problem = "#/components/schemas/Problem"
+
+    static let operations: [Operation] = [
+        Operation(method: "GET", path: "/healthz", summary: "Liveness: the process answers", auth: nil, responses: [200: "ok"]),
+        Operation(
+            method: "GET", path: "/readyz", summary: "Readiness: PostgreSQL and Redis answer", auth: nil,
+            responses: [200: "ready", 503: "a dependency is down"]),
+        Operation(method: "GET", path: "/openapi.json", summary: "This document", auth: nil, responses: [200: "the document"]),
+
+        Operation(method: "GET", path: "/api/v1/environments", summary: "List environments", auth: "user", responses: [200: "environments"]),
+        Operation(
+            method: "POST", path: "/api/v1/environments", summary: "Create an environment", auth: "admin",
+            request: "CreateEnvironmentRequest", responses: [201: "created", 409: "name taken"]),
+        Operation(method: "GET", path: "/api/v1/environments/{id}", summary: "Show an environment", auth: "user", responses: [200: "the environment", 404: "unknown id"]),
+        Operation(method: "DELETE", path: "/api/v1/environments/{id}", summary: "Delete an environment", auth: "admin", responses: [204: "deleted", 404: "unknown id"]),
+
+        Operation(method: "GET", path: "/api/v1/queues", summary: "List task queues", auth: "user", responses: [200: "queues"]),
+        Operation(
+            method: "POST", path: "/api/v1/queues", summary: "Create a task queue", auth: "admin",
+            request: "CreateQueueRequest", responses: [201: "created", 409: "name taken"]),
+        Operation(method: "GET", path: "/api/v1/queues/{id}", summary: "Show a task queue", auth: "user", responses: [200: "the queue", 404: "unknown id"]),
+        Operation(method: "DELETE", path: "/api/v1/queues/{id}", summary: "Delete a task queue", auth: "admin", responses: [204: "deleted", 409: "in use"]),
+
+        Operation(method: "GET", path: "/api/v1/agents", summary: "List agents", auth: "user", responses: [200: "agents"]),
+        Operation(
+            method: "POST", path: "/api/v1/agents", summary: "Create an agent", auth: "user", request: "AgentDefinition",
+            responses: [201: "created", 409: "name taken"]),
+        Operation(method: "GET", path: "/api/v1/agents/{id}", summary: "Show an agent", auth: "user", responses: [200: "the agent", 404: "unknown id"]),
+        Operation(
+            method: "PATCH", path: "/api/v1/agents/{id}", summary: "Change an agent (only the fields given)", auth: "user",
+            request: "AgentDefinition", responses: [200: "the agent", 404: "unknown id"]),
+        Operation(method: "DELETE", path: "/api/v1/agents/{id}", summary: "Delete an agent", auth: "user", responses: [204: "deleted", 409: "in use"]),
+
+        Operation(method: "GET", path: "/api/v1/api-keys", summary: "List API keys (never their secrets)", auth: "admin", responses: [200: "keys"]),
+        Operation(
+            method: "POST", path: "/api/v1/api-keys", summary: "Create an API key; the secret is returned once, as 'key'",
+            auth: "admin", request: "CreateAPIKeyRequest", responses: [201: "created"]),
+        Operation(method: "DELETE", path: "/api/v1/api-keys/{id}", summary: "Revoke an API key", auth: "admin", responses: [204: "revoked", 404: "unknown id"]),
+
+        Operation(
+            method: "POST", path: "/api/v1/executions", summary: "Submit an execution (routing AUTO, SPECIFIC_QUEUE or ENVIRONMENT)",
+            auth: "user", request: "CreateExecutionRequest",
+            responses: [201: "created", 200: "an execution with this idempotency key already exists", 404: "unknown agent, queue or environment"]),
+        Operation(
+            method: "GET", path: "/api/v1/executions", summary: "List executions (status, agent_id, limit, cursor)", auth: "user",
+            responses: [200: "a page of executions"]),
+        Operation(method: "GET", path: "/api/v1/executions/{id}", summary: "Show an execution", auth: "user", responses: [200: "the execution", 404: "unknown id"]),
+        Operation(method: "POST", path: "/api/v1/executions/{id}/cancel", summary: "Cancel an execution", auth: "user", responses: [200: "the execution", 409: "already finished"]),
+        Operation(
+            method: "POST", path: "/api/v1/executions/{id}/messages", summary: "Reply to an execution waiting for input",
+            auth: "user", request: "ExecutionMessageRequest", responses: [200: "the execution", 409: "not waiting for input"]),
+        Operation(
+            method: "GET", path: "/api/v1/executions/{id}/events",
+            summary: "Execution events: JSON page, or SSE with Accept: text/event-stream (resumable with Last-Event-ID)",
+            auth: "user", responses: [200: "events"]),
+        Operation(
+            method: "GET", path: "/api/v1/executions/{id}/transitions", summary: "Recorded state transitions", auth: "user",
+            responses: [200: "transitions"]),
+
+        Operation(
+            method: "POST", path: "/api/v1/workers/register", summary: "Register a worker with a worker API key", auth: "worker key",
+            request: "WorkerRegistrationRequest", responses: [201: "registered", 403: "key bound to another queue"]),
+        Operation(method: "GET", path: "/api/v1/workers", summary: "List workers", auth: "user", responses: [200: "workers"]),
+        Operation(
+            method: "POST", path: "/api/v1/workers/{id}/poll", summary: "Long poll for tasks", auth: "worker token",
+            request: "PollRequest", responses: [200: "tasks with leases", 204: "the wait ended with no task"]),
+        Operation(
+            method: "POST", path: "/api/v1/workers/{id}/drain", summary: "Stop handing tasks to a worker; ends its pending polls",
+            auth: "worker token or admin", responses: [202: "draining"]),
+        Operation(
+            method: "DELETE", path: "/api/v1/workers/{id}", summary: "Deregister a worker; its leased tasks are re-queued",
+            auth: "worker token or admin", responses: [204: "deregistered"]),
+
+        Operation(
+            method: "POST", path: "/api/v1/tasks/{id}/renew", summary: "Renew a lease; the reply carries cancel_requested",
+            auth: "worker token", request: "RenewLeaseRequest", responses: [200: "renewed", 409: "stale lease"]),
+        Operation(
+            method: "POST", path: "/api/v1/tasks/{id}/events", summary: "Append turn events (idempotent per seq)",
+            auth: "worker token", request: "AppendEventsRequest", responses: [200: "accepted", 409: "stale lease"]),
+        Operation(
+            method: "POST", path: "/api/v1/tasks/{id}/complete", summary: "Complete a turn (idempotent per lease)",
+            auth: "worker token", request: "CompleteTaskRequest", responses: [200: "the state decision", 409: "stale lease"]),
+        Operation(
+            method: "POST", path: "/api/v1/tasks/{id}/fail", summary: "Fail a turn, retryable or not", auth: "worker token",
+            request: "FailTaskRequest", responses: [200: "what happens next", 409: "stale lease"]),
+    ]
+
+    /// `(method, path)` pairs in OpenAPI path syntax.
+    public static var routes: Set<String> { Set(operations.map { "\($0.method) \($0.path)" }) }
+
+    public static let json: Data = {
+        var paths: [String: [String: Any]] = [:]
+        for operation in operations {
+            var responses: [String: Any] = [:]
+            for (status, description) in operation.responses {
+                responses[String(status)] = ["description": description]
+            }
+            responses["default"] = [
+                "description": "an error",
+                "content": ["application/problem+json": ["schema": ["$ref": problem]]],
+            ]
+            var entry: [String: Any] = [
+                "summary": operation.summary,
+                "operationId": operationId(operation),
+                "responses": responses,
+            ]
+            if operation.auth != nil {
+                entry["security"] = [["bearer": []]]
+                entry["description"] = "Credential: \(operation.auth!)."
+            }
+            let parameters = operation.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { segment in
+                [
+                    "name": String(segment.dropFirst().dropLast()), "in": "path", "required": true,
+                    "schema": ["type": "string", "format": "uuid"],
+                ] as [String: Any]
+            }
+            if !parameters.isEmpty { entry["parameters"] = parameters }
+            if let request = operation.request {
+                entry["requestBody"] = [
+                    "required": true,
+                    "content": ["application/json": ["schema": ["type": "object", "title": request]]],
+                ]
+            }
+            paths[operation.path, default: [:]][operation.method.lowercased()] = entry
+        }
+        let document: [String: Any] = [
+            "openapi": "3.1.0",
+            "info": ["title": "Bosun control API", "version": "1.0.0"],
+            "paths": paths,
+            "components": [
+                "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
+                "schemas": [
+                    "Problem": [
+                        "type": "object",
+                        "required": ["type", "title", "status", "detail"],
+                        "properties": [
+                            "type": ["type": "string"], "title": ["type": "string"],
+                            "status": ["type": "integer"], "detail": ["type": "string"],
+                        ],
+                    ]
+                ],
+            ],
+        ]
+        return (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data("{}".utf8)
+    }()
+
+    static func operationId(_ operation: Operation) -> String {
+        let words = operation.path.split(separator: "/").filter { $0 != "api" && $0 != "v1" }.map { segment in
+            segment.hasPrefix("{") ? "By" + segment.dropFirst().dropLast().capitalized : segment.replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: ".", with: "_")
+        }
+        return operation.method.lowercased() + "_" + words.joined(separator: "_")
+    }
+}

@@ -1,0 +1,137 @@
+import BosunControl
+import BosunProtocol
+import BosunTestSupport
+import Foundation
+import Testing
+
+@Suite struct BadInputTests {
+    @Test func malformedBodiesGetProblemDetails() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+
+        let broken = try await tenant.admin.send(.POST, "/api/v1/executions", rawBody: Data("{\"agent_id\": ".utf8))
+        #expect(broken.status == 400)
+        #expect(broken.headers.first(name: "Content-Type") == "application/problem+json")
+        #expect(broken.problem?.detail == "the body is not valid JSON")
+
+        let notObject = try await tenant.admin.send(.POST, "/api/v1/executions", rawBody: Data("[1,2]".utf8))
+        #expect(notObject.status == 400)
+
+        let unknown = try await tenant.admin.send(
+            .POST, "/api/v1/executions", rawBody: Data(#"{"agentid": "x", "input": "hi"}"#.utf8))
+        #expect(unknown.status == 400)
+        #expect(unknown.problem?.detail.contains("unknown field 'agentid'") == true)
+
+        let wrongType = try await tenant.admin.send(
+            .POST, "/api/v1/executions", rawBody: Data(#"{"agent_id": 42, "input": "hi"}"#.utf8))
+        #expect(wrongType.status == 400)
+        #expect(wrongType.problem?.detail.contains("agent_id") == true)
+
+        let badRuntime = try await tenant.admin.send(
+            .POST, "/api/v1/agents", rawBody: Data(#"{"name": "x", "runtime": "langchain", "model": "m"}"#.utf8))
+        #expect(badRuntime.status == 400)
+
+        let nullInput = try await tenant.admin.send(
+            .POST, "/api/v1/executions",
+            rawBody: Data(#"{"agent_id": "\#(agent.id.uuidString)", "input": null}"#.utf8))
+        #expect(nullInput.status == 400)
+
+        let empty = try await tenant.admin.send(.POST, "/api/v1/agents", rawBody: Data())
+        #expect(empty.status == 400)
+    }
+
+    @Test func oversizedBodiesAreRefused() async throws {
+        let server = try await TestServer.start { $0.maxBodyBytes = 4096 }
+        defer { Task { await server.stop() } }
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let huge = String(repeating: "a", count: 10_000)
+        let reply = try await tenant.admin.post("/api/v1/executions", CreateExecutionRequest(agentId: agent.id, input: .string(huge)))
+        #expect(reply.status == 413)
+        #expect(reply.problem?.detail.contains("4096") == true)
+        // Nothing was written.
+        let list = try await tenant.admin.get("/api/v1/executions").decode(ExecutionList.self)
+        #expect(list.items.isEmpty)
+    }
+
+    @Test func badIdsAndUnknownIds() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let notUUID = try await tenant.admin.get("/api/v1/executions/not-a-uuid")
+        #expect(notUUID.status == 400)
+        #expect(notUUID.problem?.detail.contains("not a valid UUID") == true)
+        let unknown = UUID()
+        let missing = try await tenant.admin.get("/api/v1/agents/\(unknown.uuidString.lowercased())")
+        #expect(missing.status == 404)
+        let noRoute = try await tenant.admin.get("/api/v1/nothing-here")
+        #expect(noRoute.status == 404)
+        let badStatus = try await tenant.admin.get("/api/v1/executions?status=sleeping")
+        #expect(badStatus.status == 400)
+        let badCursor = try await tenant.admin.get("/api/v1/executions?cursor=zzz")
+        #expect(badCursor.status == 400)
+    }
+
+    @Test func credentialsAreCheckedAndScoped() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let anonymous = tenant.admin.with(token: nil)
+        #expect(try await anonymous.get("/api/v1/agents").status == 401)
+        let made = tenant.admin.with(token: "bsk_" + String(repeating: "x", count: 43))
+        let madeReply = try await made.get("/api/v1/agents")
+        #expect(madeReply.status == 401)
+        #expect(madeReply.headers.first(name: "WWW-Authenticate")?.hasPrefix("Bearer") == true)
+        #expect(try await tenant.admin.with(token: "garbage").get("/api/v1/agents").status == 401)
+        #expect(try await tenant.admin.with(token: "a.b.c").get("/api/v1/agents").status == 401)
+
+        // A user key cannot manage keys; a worker key can only register.
+        let user = tenant.admin.with(token: try await tenant.createKey(scope: .user))
+        #expect(try await user.get("/api/v1/agents").status == 200)
+        #expect(try await user.get("/api/v1/api-keys").status == 403)
+        let worker = tenant.admin.with(token: try await tenant.createKey(scope: .worker, queue: tenant.queueId))
+        #expect(try await worker.get("/api/v1/agents").status == 403)
+
+        // Listing keys never shows a secret; revoking one takes effect at once.
+        let keys = try await tenant.admin.get("/api/v1/api-keys")
+        #expect(!keys.text.contains("bsk_") || !keys.text.contains("\"key\""))
+        let created = try await tenant.admin.post("/api/v1/api-keys", CreateAPIKeyRequest(name: "temp", scope: .user))
+            .decode(CreatedAPIKey.self)
+        #expect(created.key.hasPrefix("bsk_") && created.key.count >= 36)
+        #expect(!keys.text.contains(created.key))
+        let temp = tenant.admin.with(token: created.key)
+        #expect(try await temp.get("/api/v1/agents").status == 200)
+        #expect(try await tenant.admin.send(.DELETE, "/api/v1/api-keys/\(created.apiKey.id.uuidString.lowercased())").status == 204)
+        #expect(try await temp.get("/api/v1/agents").status == 401)
+        let listed = try await tenant.admin.get("/api/v1/api-keys").decode(ItemList<APIKey>.self)
+        #expect(listed.items.first { $0.id == created.apiKey.id }?.revokedAt != nil)
+    }
+
+    @Test func expiredWorkerTokensAreRefused() async throws {
+        let server = try await TestServer.start { $0.workerTokenTTL = .milliseconds(400) }
+        defer { Task { await server.stop() } }
+        let tenant = try await Tenant.create(on: server)
+        let (registration, worker) = try await tenant.registerWorker()
+        #expect(try await worker.poll(worker: registration.workerId, wait: 0).isEmpty)
+        try await Task.sleep(for: .milliseconds(600))
+        let reply = try await worker.post(
+            "/api/v1/workers/\(registration.workerId.uuidString.lowercased())/poll", PollRequest(slots: 1, waitS: 0))
+        #expect(reply.status == 401)
+        #expect(reply.problem?.type.hasSuffix("token-expired") == true)
+    }
+
+    @Test func deregisteringRevokesTheTokenAndRequeuesItsTasks() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let (registration, worker) = try await tenant.registerWorker()
+        let execution = try await tenant.submit(agent: agent.id)
+        let task = try #require(try await worker.poll(worker: registration.workerId, wait: 2).first)
+        #expect(try await worker.send(.DELETE, "/api/v1/workers/\(registration.workerId.uuidString.lowercased())").status == 204)
+        #expect(try await worker.post("/api/v1/workers/\(registration.workerId.uuidString.lowercased())/poll", PollRequest(slots: 1)).status == 401)
+        let (other, otherWorker) = try await tenant.registerWorker()
+        let again = try #require(try await otherWorker.poll(worker: other.workerId, wait: 2).first)
+        #expect(again.id == task.id)
+        #expect(again.executionId == execution.id)
+        #expect(again.attempt == 2)
+    }
+}

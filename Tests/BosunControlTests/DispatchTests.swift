@@ -1,0 +1,303 @@
+import BosunControl
+import BosunProtocol
+import BosunTestSupport
+import Foundation
+import Testing
+
+@Suite struct DispatchTests {
+    @Test func concurrentPollersClaimEveryTaskExactlyOnce() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let taskCount = 40
+        let pollerCount = 8
+        var workers: [(UUID, APIClient)] = []
+        for _ in 0..<pollerCount {
+            let (registration, client) = try await tenant.registerWorker(slots: 3)
+            workers.append((registration.workerId, client))
+        }
+        let claimed = try await withThrowingTaskGroup(of: [UUID].self) { group in
+            for (id, client) in workers {
+                group.addTask {
+                    var mine: [UUID] = []
+                    var idle = 0
+                    while idle < 3 {
+                        let tasks = try await client.poll(worker: id, slots: 3, wait: 0.5)
+                        if tasks.isEmpty { idle += 1 } else { idle = 0 }
+                        mine += tasks.map(\.id)
+                    }
+                    return mine
+                }
+            }
+            group.addTask {
+                for index in 0..<taskCount { _ = try await tenant.submit(agent: agent.id, input: .string("task \(index)")) }
+                return []
+            }
+            var all: [UUID] = []
+            for try await ids in group { all += ids }
+            return all
+        }
+        #expect(claimed.count == taskCount)
+        #expect(Set(claimed).count == taskCount)
+    }
+
+    @Test func aWaitingLongPollWakesWithinMillisecondsOfASubmit() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let (registration, worker) = try await tenant.registerWorker()
+        let clock = ContinuousClock()
+        let poll = Task { () -> ([TaskAssignment], ContinuousClock.Instant) in
+            let tasks = try await worker.poll(worker: registration.workerId, wait: 20)
+            return (tasks, clock.now)
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let submitted = clock.now
+        let execution = try await tenant.submit(agent: agent.id)
+        let (tasks, received) = try await poll.value
+        #expect(tasks.map(\.executionId) == [execution.id])
+        // Pushed, not polled: the fallback re-check runs every 2 s.
+        #expect(received - submitted < .milliseconds(500))
+        #expect(tasks[0].agent.runtime == "agno")
+        #expect(tasks[0].agent.mcpServers["time"] != nil)
+        #expect(tasks[0].input == "What time is it?")
+        #expect(tasks[0].lease.expiresAt > Date())
+        let running = try await tenant.admin.get("/api/v1/executions/\(execution.id.uuidString.lowercased())").decode(Execution.self)
+        #expect(running.status == .running)
+    }
+
+    @Test func anEmptyPollEndsWith204AfterItsWait() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let (registration, worker) = try await tenant.registerWorker()
+        let started = ContinuousClock.now
+        let reply = try await worker.post(
+            "/api/v1/workers/\(registration.workerId.uuidString.lowercased())/poll", PollRequest(slots: 1, waitS: 0.4))
+        #expect(reply.status == 204)
+        #expect(ContinuousClock.now - started >= .milliseconds(350))
+    }
+
+    @Test func drainEndsAPendingPollAtOnce() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let (registration, worker) = try await tenant.registerWorker()
+        let id = registration.workerId.uuidString.lowercased()
+        let poll = Task { try await worker.post("/api/v1/workers/\(id)/poll", PollRequest(slots: 1, waitS: 25)) }
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        let drain = try await worker.send(.POST, "/api/v1/workers/\(id)/drain")
+        #expect(drain.status == 202)
+        let reply = try await poll.value
+        #expect(reply.status == 204)
+        #expect(ContinuousClock.now - started < .seconds(1))
+        // A draining worker gets no new tasks.
+        _ = try await tenant.submit(agent: agent.id)
+        #expect(try await worker.poll(worker: registration.workerId, wait: 0.3).isEmpty)
+    }
+
+    @Test func leaseRenewalCarriesCancellation() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let (registration, worker) = try await tenant.registerWorker()
+        let execution = try await tenant.submit(agent: agent.id)
+        let task = try #require(try await worker.poll(worker: registration.workerId, wait: 2).first)
+        let path = "/api/v1/tasks/\(task.id.uuidString.lowercased())"
+        let renewed = try await worker.post("\(path)/renew", RenewLeaseRequest(leaseId: task.lease.id)).decode(RenewLeaseResponse.self)
+        #expect(renewed.cancelRequested == false)
+        #expect(renewed.leaseExpiresAt >= task.lease.expiresAt)
+        let cancel = try await tenant.admin.send(.POST, "/api/v1/executions/\(execution.id.uuidString.lowercased())/cancel")
+        #expect(cancel.status == 200)
+        let after = try await worker.post("\(path)/renew", RenewLeaseRequest(leaseId: task.lease.id)).decode(RenewLeaseResponse.self)
+        #expect(after.cancelRequested)
+        let failed = try await worker.post(
+            "\(path)/fail", FailTaskRequest(leaseId: task.lease.id, error: "cancelled", retryable: true)
+        ).decode(FailTaskResponse.self)
+        #expect(failed.executionStatus == .cancelled)
+        // A renew with a made-up lease is a stale lease.
+        let stale = try await worker.post("\(path)/renew", RenewLeaseRequest(leaseId: UUID()))
+        #expect(stale.status == 409)
+    }
+
+    @Test func completionIsIdempotentAndAStaleLeaseCannotComplete() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let (registration, worker) = try await tenant.registerWorker()
+        let execution = try await tenant.submit(agent: agent.id)
+        let task = try #require(try await worker.poll(worker: registration.workerId, wait: 2).first)
+        let path = "/api/v1/tasks/\(task.id.uuidString.lowercased())/complete"
+        let result = TurnResult(
+            messages: [["role": "assistant", "content": "It is noon."]], usage: Usage(inputTokens: 10, outputTokens: 4),
+            costUsd: 0.0001, finishReason: .stop, output: "It is noon.")
+        let stale = try await worker.post(path, CompleteTaskRequest(leaseId: UUID(), result: result))
+        #expect(stale.status == 409)
+        #expect(stale.problem?.type.hasSuffix("stale-lease") == true)
+        let first = try await worker.post(path, CompleteTaskRequest(leaseId: task.lease.id, result: result)).decode(CompleteTaskResponse.self)
+        #expect(first.executionStatus == .completed)
+        #expect(first.duplicate == false)
+        let second = try await worker.post(path, CompleteTaskRequest(leaseId: task.lease.id, result: result)).decode(CompleteTaskResponse.self)
+        #expect(second.duplicate)
+        #expect(second.executionStatus == .completed)
+        let shown = try await tenant.admin.get("/api/v1/executions/\(execution.id.uuidString.lowercased())").decode(Execution.self)
+        #expect(shown.status == .completed)
+        #expect(shown.turnCount == 1)
+        #expect(shown.output == "It is noon.")
+        let transitions = try await tenant.admin.get("/api/v1/executions/\(execution.id.uuidString.lowercased())/transitions")
+            .decode(StateTransitionList.self)
+        #expect(transitions.items.map(\.to) == ["queued", "running", "completed"])
+        #expect(transitions.items.last?.decider == "rules")
+    }
+
+    @Test func theStateDecisionDrivesTheNextTurn() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let (registration, worker) = try await tenant.registerWorker()
+        let execution = try await tenant.submit(agent: agent.id, input: "Plan a trip")
+        let executionPath = "/api/v1/executions/\(execution.id.uuidString.lowercased())"
+
+        // Turn 1 stops with a pending tool call: continue, a second turn is queued with the history.
+        let first = try #require(try await worker.poll(worker: registration.workerId, wait: 2).first)
+        let toolTurn = TurnResult(
+            messages: [["role": "assistant", "tool_calls": [["id": "c1"]]]],
+            toolCalls: [ToolCallRecord(id: "c1", name: "get_time", arguments: [:])], finishReason: .toolCalls)
+        let decided = try await worker.post(
+            "/api/v1/tasks/\(first.id.uuidString.lowercased())/complete", CompleteTaskRequest(leaseId: first.lease.id, result: toolTurn)
+        ).decode(CompleteTaskResponse.self)
+        #expect(decided.decision == "continue")
+        let second = try #require(try await worker.poll(worker: registration.workerId, wait: 2).first)
+        #expect(second.turn == 2)
+        #expect(second.history.map(\.turn) == [1])
+        #expect(second.history.first?.input == "Plan a trip")
+
+        // Turn 2 asks the user something: waiting_for_input; a reply queues turn 3.
+        let question = TurnResult(finishReason: .stop, output: "Where would you like to go?", requestsInput: true)
+        let waiting = try await worker.post(
+            "/api/v1/tasks/\(second.id.uuidString.lowercased())/complete", CompleteTaskRequest(leaseId: second.lease.id, result: question)
+        ).decode(CompleteTaskResponse.self)
+        #expect(waiting.executionStatus == .waitingForInput)
+        let early = try await tenant.admin.post("\(executionPath)/messages", ExecutionMessageRequest(content: "Lisbon"))
+        #expect(early.status == 200)
+        let third = try #require(try await worker.poll(worker: registration.workerId, wait: 2).first)
+        #expect(third.turn == 3)
+        #expect(third.input == "Lisbon")
+
+        // Turn 3 reports an error: failed, with the error kept.
+        let broken = TurnResult(finishReason: .error, error: "model gateway returned garbage")
+        let failed = try await worker.post(
+            "/api/v1/tasks/\(third.id.uuidString.lowercased())/complete", CompleteTaskRequest(leaseId: third.lease.id, result: broken)
+        ).decode(CompleteTaskResponse.self)
+        #expect(failed.executionStatus == .failed)
+        let shown = try await tenant.admin.get(executionPath).decode(Execution.self)
+        #expect(shown.error == "model gateway returned garbage")
+        // Replying to a finished execution is a conflict.
+        let late = try await tenant.admin.post("\(executionPath)/messages", ExecutionMessageRequest(content: "hello?"))
+        #expect(late.status == 409)
+    }
+
+    @Test func retryableFailuresRetryThenDeadLetter() async throws {
+        let server = try await TestServer.start { $0.maxAttempts = 2 }
+        defer { Task { await server.stop() } }
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let (registration, worker) = try await tenant.registerWorker()
+        let execution = try await tenant.submit(agent: agent.id)
+        let first = try #require(try await worker.poll(worker: registration.workerId, wait: 2).first)
+        let retried = try await worker.post(
+            "/api/v1/tasks/\(first.id.uuidString.lowercased())/fail",
+            FailTaskRequest(leaseId: first.lease.id, error: "gateway 503", retryable: true)
+        ).decode(FailTaskResponse.self)
+        #expect(retried.taskStatus == "queued")
+        // The retry waits out its 1 s backoff; the fallback re-check finds it.
+        let second = try #require(try await worker.poll(worker: registration.workerId, wait: 5).first)
+        #expect(second.id == first.id)
+        #expect(second.attempt == 2)
+        let dead = try await worker.post(
+            "/api/v1/tasks/\(second.id.uuidString.lowercased())/fail",
+            FailTaskRequest(leaseId: second.lease.id, error: "gateway 503 again", retryable: true)
+        ).decode(FailTaskResponse.self)
+        #expect(dead.taskStatus == "dead")
+        #expect(dead.executionStatus == .failed)
+        let shown = try await tenant.admin.get("/api/v1/executions/\(execution.id.uuidString.lowercased())").decode(Execution.self)
+        #expect(shown.error == "gateway 503 again")
+    }
+
+    @Test func expiredLeasesAreRequeuedThenDeadLettered() async throws {
+        let server = try await TestServer.start {
+            $0.leaseDuration = .milliseconds(600)
+            $0.leaseRenewInterval = .milliseconds(200)
+            $0.sweepInterval = .milliseconds(100)
+            $0.maxAttempts = 2
+        }
+        defer { Task { await server.stop() } }
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let (registration, worker) = try await tenant.registerWorker()
+        let execution = try await tenant.submit(agent: agent.id)
+        let first = try #require(try await worker.poll(worker: registration.workerId, wait: 2).first)
+        #expect(first.attempt == 1)
+        // The worker "dies": no renewals. The sweeper re-queues and a poll gets attempt 2.
+        let second = try #require(try await worker.poll(worker: registration.workerId, wait: 5).first)
+        #expect(second.id == first.id)
+        #expect(second.attempt == 2)
+        #expect(second.lease.id != first.lease.id)
+        // The first lease is stale now.
+        let stale = try await worker.post(
+            "/api/v1/tasks/\(first.id.uuidString.lowercased())/complete",
+            CompleteTaskRequest(leaseId: first.lease.id, result: TurnResult(finishReason: .stop, output: "late")))
+        #expect(stale.status == 409)
+        // Past the attempt limit the task is dead-lettered and the execution fails with its error.
+        var shown = try await tenant.admin.get("/api/v1/executions/\(execution.id.uuidString.lowercased())").decode(Execution.self)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while shown.status != .failed, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            shown = try await tenant.admin.get("/api/v1/executions/\(execution.id.uuidString.lowercased())").decode(Execution.self)
+        }
+        #expect(shown.status == .failed)
+        #expect(shown.error?.contains("lease expired on attempt 2") == true)
+    }
+
+    @Test func routingPicksTheRightQueue() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent(runtime: .claudeCode)
+        let gpu = try await tenant.admin.post("/api/v1/queues", CreateQueueRequest(name: "gpu")).decode(TaskQueue.self)
+        let stagingEnv = try await tenant.admin.post("/api/v1/environments", CreateEnvironmentRequest(name: "staging"))
+            .decode(BosunProtocol.Environment.self)
+        let staging = try await tenant.admin.post(
+            "/api/v1/queues", CreateQueueRequest(name: "staging-q", environmentId: stagingEnv.id)).decode(TaskQueue.self)
+        #expect(gpu.wireName == "\(tenant.organizationId.uuidString.lowercased()).\(gpu.id.uuidString.lowercased())")
+
+        let specific = try await tenant.submit(agent: agent.id, routing: Routing(strategy: .specificQueue, queueId: gpu.id))
+        #expect(specific.queueId == gpu.id)
+        let byEnvironment = try await tenant.submit(
+            agent: agent.id, routing: Routing(strategy: .environment, environmentId: stagingEnv.id))
+        #expect(byEnvironment.queueId == staging.id)
+        // AUTO with no live worker falls back to the default queue...
+        let fallback = try await tenant.submit(agent: agent.id)
+        #expect(fallback.queueId == tenant.queueId)
+        // ...and prefers a queue with a live worker for the agent's runtime.
+        _ = try await tenant.registerWorker(queue: gpu.id, runtimes: ["claude_code"])
+        _ = try await tenant.registerWorker(queue: staging.id, runtimes: ["agno"])
+        let auto = try await tenant.submit(agent: agent.id)
+        #expect(auto.queueId == gpu.id)
+        // Routing that names nothing is a clear error.
+        let missing = try await tenant.admin.post(
+            "/api/v1/executions", CreateExecutionRequest(agentId: agent.id, input: "x", routing: Routing(strategy: .specificQueue)))
+        #expect(missing.status == 400)
+        #expect(missing.problem?.detail.contains("routing.queue_id") == true)
+    }
+
+    @Test func anIdempotencyKeyCreatesOneExecution() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let first = try await tenant.submit(agent: agent.id, idempotencyKey: "order-42")
+        let again = try await tenant.admin.post(
+            "/api/v1/executions", CreateExecutionRequest(agentId: agent.id, input: "x", idempotencyKey: "order-42"))
+        #expect(again.status == 200)
+        #expect(try again.decode(Execution.self).id == first.id)
+    }
+}

@@ -1,0 +1,118 @@
+import AsyncHTTPClient
+import BosunControl
+import BosunProtocol
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// A real `bosun-control` on a free loopback port, against the test PostgreSQL and Redis.
+public final class TestServer: Sendable {
+    public let port: Int
+    public let server: ControlServer
+    let task: Task<Void, any Error>
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    public static func start(_ adjust: @Sendable (inout ControlConfiguration) -> Void = { _ in }) async throws
+        -> TestServer
+    {
+        let configuration = try TestEnvironment.configuration(adjust)
+        let server = try await ControlServer(configuration: configuration, logger: TestEnvironment.logger)
+        let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
+        let app = server.makeApplication { port in portContinuation.yield(port) }
+        let task = Task { try await app.run() }
+        var iterator = portStream.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw TestFailure("the server did not start") }
+        return TestServer(port: port, server: server, task: task)
+    }
+
+    init(port: Int, server: ControlServer, task: Task<Void, any Error>) {
+        self.port = port
+        self.server = server
+        self.task = task
+    }
+
+    public func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+
+    /// One server shared by the tests of a process that need nothing special.
+    public static func shared() async throws -> TestServer {
+        try await SharedServer.instance.get()
+    }
+}
+
+actor SharedServer {
+    static let instance = SharedServer()
+    private var server: TestServer?
+
+    func get() async throws -> TestServer {
+        if let server { return server }
+        let started = try await TestServer.start()
+        server = started
+        return started
+    }
+}
+
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A small HTTP client for the API under test: real HTTP over loopback.
+public struct APIClient: Sendable {
+    public let baseURL: String
+    public var token: String?
+
+    public init(baseURL: String, token: String? = nil) {
+        self.baseURL = baseURL
+        self.token = token
+    }
+
+    public func with(token: String?) -> APIClient { APIClient(baseURL: baseURL, token: token) }
+
+    public struct Reply: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: Data
+
+        public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+            do {
+                return try WireCoding.decoder().decode(T.self, from: body)
+            } catch {
+                throw TestFailure("cannot decode \(T.self) from \(status) reply: \(String(decoding: body, as: UTF8.self))")
+            }
+        }
+
+        public var problem: Problem? { try? WireCoding.decoder().decode(Problem.self, from: body) }
+        public var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    public func send(
+        _ method: HTTPMethod, _ path: String, rawBody: Data? = nil, headers extra: [(String, String)] = [],
+        timeout: TimeAmount = .seconds(60)
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let rawBody {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: rawBody))
+        }
+        for (name, value) in extra { request.headers.replaceOrAdd(name: name, value: value) }
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        let body = try await response.body.collect(upTo: 64 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Data(buffer: body))
+    }
+
+    public func send(
+        _ method: HTTPMethod, _ path: String, json: some Encodable, timeout: TimeAmount = .seconds(60)
+    ) async throws -> Reply {
+        try await send(method, path, rawBody: try WireCoding.encoder().encode(json), timeout: timeout)
+    }
+
+    public func get(_ path: String) async throws -> Reply { try await send(.GET, path) }
+    public func post(_ path: String, _ body: some Encodable) async throws -> Reply { try await send(.POST, path, json: body) }
+}
