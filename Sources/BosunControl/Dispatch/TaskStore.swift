@@ -36,21 +36,30 @@ struct TaskStore {
                         FOR UPDATE SKIP LOCKED)
                     RETURNING t.*
                 ), started AS (
-                    UPDATE executions e SET status = 'running', updated_at = now()
-                    FROM claimed c WHERE e.id = c.execution_id AND e.status = 'queued'
-                    RETURNING e.id, c.turn_number, c.attempts
+                    -- One UPDATE per execution row: status, and the counter for the status event.
+                    UPDATE executions e SET status = 'running', updated_at = now(), event_seq = e.event_seq + 1
+                    FROM claimed c JOIN executions previous ON previous.id = c.execution_id
+                    WHERE e.id = c.execution_id
+                    RETURNING e.id, e.event_seq, previous.status AS previous_status, c.id AS task_id, c.turn_number,
+                              c.attempts
                 ), recorded AS (
                     INSERT INTO state_transitions (organization_id, execution_id, turn_number, from_status, to_status,
                                                    reason, decider)
-                    SELECT bosun_current_org(), s.id, s.turn_number, 'queued', 'running',
+                    SELECT bosun_current_org(), s.id, s.turn_number, s.previous_status, 'running',
                            'a worker claimed the task (attempt ' || s.attempts || ')', 'system'
+                    FROM started s WHERE s.previous_status <> 'running'
+                ), evented AS (
+                    INSERT INTO execution_events (organization_id, execution_id, seq, task_id, type, data)
+                    SELECT bosun_current_org(), s.id, s.event_seq, s.task_id, 'status',
+                           jsonb_build_object('status', 'running', 'worker_id', \(worker.lowercased), 'turn', s.turn_number,
+                                              'attempt', s.attempts, 'task_id', s.task_id::text)
                     FROM started s
                 )
                 SELECT c.id, c.execution_id, c.queue_id, c.turn_number, c.attempts, c.max_attempts, c.lease_id,
                        c.lease_expires_at, c.input::text AS input,
                        a.id AS agent_id, a.name AS agent_name, a.runtime, a.model, a.instructions,
                        a.tools::text AS tools, a.mcp_servers::text AS mcp_servers, a.sandbox_profile,
-                       a.limits::text AS limits
+                       a.limits::text AS limits, pg_notify('bosun', 'event:' || c.execution_id::text) IS NULL AS notified
                 FROM claimed c
                 JOIN executions e ON e.id = c.execution_id
                 JOIN agents a ON a.id = e.agent_id
@@ -80,21 +89,6 @@ struct TaskStore {
             for index in assignments.indices where assignments[index].turn > 1 {
                 assignments[index].history = try await history(
                     execution: assignments[index].executionId, before: assignments[index].turn, on: connection)
-            }
-            for assignment in assignments {
-                try await ExecutionJournal(connection: connection, logger: logger).appendEvents(
-                    execution: assignment.executionId,
-                    events: [
-                        (
-                            "task_claimed",
-                            [
-                                "task_id": .string(assignment.id.uuidString.lowercased()),
-                                "worker_id": .string(worker.uuidString.lowercased()),
-                                "turn": .number(Double(assignment.turn)),
-                                "attempt": .number(Double(assignment.attempt)),
-                            ], nil
-                        )
-                    ])
             }
             return assignments
         }

@@ -22,6 +22,9 @@ struct RequestLogMiddleware: RouterMiddleware {
             ?? UUID().uuidString.lowercased()
         context.requestId = requestId
         context.logger[metadataKey: "bosun.request.id"] = .string(requestId)
+        if let execution = Self.executionId(in: request.uri.path) {
+            context.logger[metadataKey: "bosun.execution.id"] = .string(execution)
+        }
         let start = ContinuousClock.now
         var response: Response
         do {
@@ -37,8 +40,10 @@ struct RequestLogMiddleware: RouterMiddleware {
         response.headers[HTTPField.Name("X-Request-Id")!] = requestId
         let elapsed = ContinuousClock.now - start
         let millis = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        // Failures are worth a line at info; the steady stream of polls and renewals is not.
+        let level: Logger.Level = response.status.code >= 500 ? .error : response.status.code >= 400 ? .info : .debug
         context.logger.log(
-            level: response.status.code >= 500 ? .error : .debug,
+            level: level,
             "request",
             metadata: [
                 "http.method": "\(request.method.rawValue)",
@@ -47,6 +52,15 @@ struct RequestLogMiddleware: RouterMiddleware {
                 "duration_ms": "\(String(format: "%.2f", millis))",
             ])
         return response
+    }
+
+    /// The execution a path is about (`/api/v1/executions/{id}/...`), for log correlation.
+    static func executionId(in path: String) -> String? {
+        let parts = path.split(separator: "/")
+        guard let index = parts.firstIndex(of: "executions"), index + 1 < parts.count,
+            let id = UUID(uuidString: String(parts[index + 1]))
+        else { return nil }
+        return id.uuidString.lowercased()
     }
 
     static func apiError(for error: any Error) -> APIError {

@@ -80,42 +80,55 @@ struct ExecutionRoutes {
             for try await row in agentRows { runtime = try row.makeRandomAccess().value("runtime") }
             guard let runtime else { throw APIError.notFound("agent", agentId) }
             let queue = try await route(routing, runtime: runtime, on: connection)
+            // Everything a new execution needs, in one statement: the row, its first task, the
+            // transition, the first event, the audit entry and the wake-ups (sent at commit).
             let rows = try await connection.query(
-                """
-                INSERT INTO executions (organization_id, agent_id, status, input, routing_strategy, routing_queue_id,
-                                        routing_environment_id, queue_id, idempotency_key, created_by)
-                VALUES (bosun_current_org(), \(agentId), 'queued', \(body.input.jsonText)::jsonb,
-                        \(routing.strategy.rawValue), \(routing.queueId), \(routing.environmentId), \(queue),
-                        \(body.idempotencyKey), NULL)
-                ON CONFLICT (organization_id, idempotency_key) DO NOTHING
-                RETURNING id
-                """, logger: logger)
-            var executionId: UUID?
-            for try await id in rows.decode(UUID.self) { executionId = id }
-            guard let executionId else {
+                PostgresQuery(
+                    unsafeSQL: """
+                        WITH execution AS (
+                            INSERT INTO executions (organization_id, agent_id, status, input, routing_strategy,
+                                                    routing_queue_id, routing_environment_id, queue_id, idempotency_key,
+                                                    event_seq)
+                            VALUES (bosun_current_org(), $1, 'queued', $2::jsonb, $3, $4, $5, $6, $7, 1)
+                            ON CONFLICT (organization_id, idempotency_key) DO NOTHING
+                            RETURNING *
+                        ), task AS (
+                            INSERT INTO tasks (organization_id, execution_id, queue_id, turn_number, status, input,
+                                               max_attempts)
+                            SELECT organization_id, id, queue_id, 1, 'queued', input, $8 FROM execution
+                        ), transition AS (
+                            INSERT INTO state_transitions (organization_id, execution_id, turn_number, from_status,
+                                                           to_status, reason, decider)
+                            SELECT organization_id, id, 1, 'new', 'queued', $9, 'system' FROM execution
+                        ), event AS (
+                            INSERT INTO execution_events (organization_id, execution_id, seq, type, data)
+                            SELECT organization_id, id, 1, 'status',
+                                   jsonb_build_object('status', 'queued', 'queue_id', queue_id::text, 'turn', 1)
+                            FROM execution
+                        ), audit AS (
+                            INSERT INTO audit_log (organization_id, actor, action, target_type, target_id, details)
+                            SELECT organization_id, $10, 'execution.create', 'execution', id::text,
+                                   jsonb_build_object('agent_id', agent_id::text, 'queue_id', queue_id::text)
+                            FROM execution
+                        )
+                        SELECT \(Self.executionColumns),
+                               pg_notify('bosun', 'task:' || queue_id::text || ':1') IS NULL AS task_notified,
+                               pg_notify('bosun', 'event:' || id::text) IS NULL AS event_notified
+                        FROM execution
+                        """,
+                    binds: try binds(
+                        agentId, body.input.jsonText, routing.strategy.rawValue, routing.queueId, routing.environmentId,
+                        queue, body.idempotencyKey, services.configuration.maxAttempts,
+                        "submitted (\(routing.strategy.rawValue) routing)", principal.actor)),
+                logger: logger)
+            var created: Execution?
+            for try await row in rows { created = try Self.execution(from: row) }
+            guard let execution = created else {
                 // A concurrent request with the same idempotency key won the race.
                 if let key = body.idempotencyKey, let existing = try await find(idempotencyKey: key, on: connection) {
                     return (existing, false)
                 }
                 throw APIError(.internalServerError, "internal", "the execution was not created")
-            }
-            let journal = ExecutionJournal(connection: connection, logger: logger)
-            _ = try await journal.enqueueTask(
-                execution: executionId, queue: queue, turn: 1, input: body.input,
-                maxAttempts: services.configuration.maxAttempts)
-            try await journal.recordTransition(
-                execution: executionId, from: "new", to: ExecutionStatus.queued.rawValue, turn: 1,
-                reason: "submitted (\(routing.strategy.rawValue) routing)", decider: "system")
-            try await journal.appendEvents(
-                execution: executionId,
-                events: [
-                    ("status", ["status": "queued", "queue_id": .string(queue.lowercased), "turn": 1], nil)
-                ])
-            try await journal.audit(
-                actor: principal.actor, action: "execution.create", targetType: "execution", targetId: executionId,
-                details: ["agent_id": .string(agentId.lowercased), "queue_id": .string(queue.lowercased)])
-            guard let execution = try await find(id: executionId, on: connection) else {
-                throw APIError(.internalServerError, "internal", "the execution vanished")
             }
             return (execution, true)
         }
