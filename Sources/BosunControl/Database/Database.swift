@@ -31,9 +31,8 @@ public struct Database: Sendable {
     ) async throws -> Result {
         try await unwrapped {
             try await client.withTransaction(logger: logger) { connection in
-                try await connection.query(
-                    "SELECT set_config('role', 'bosun_app', true), set_config('bosun.org_id', \(organization.uuidString), true)",
-                    logger: logger)
+                _ = try await connection.execute(SetTenantStatement(organization: organization), logger: logger)
+                    .reduce(0) { count, _ in count + 1 }
                 return try await body(connection)
             }
         }
@@ -100,4 +99,13 @@ extension Encodable {
         let data = (try? WireCoding.encoder().encode(self)) ?? Data("null".utf8)
         return String(decoding: data, as: UTF8.self)
     }
+}
+
+/// The first statement of every tenant transaction, prepared once per connection.
+struct SetTenantStatement: PostgresPreparedStatement {
+    static let sql = "SELECT set_config('role', 'bosun_app', true), set_config('bosun.org_id', $1, true)"
+    typealias Row = Void
+    var organization: UUID
+    func makeBindings() throws -> PostgresBindings { try binds(organization.uuidString) }
+    func decodeRow(_ row: PostgresRow) throws {}
 }

@@ -37,8 +37,15 @@ enum Migrations {
     static let applicationRole = "bosun_app"
 
     static let all: [Migration] = [
-        Migration(version: 1, name: "initial schema", sql: initialSchema)
+        Migration(version: 1, name: "initial schema", sql: initialSchema),
+        Migration(version: 2, name: "open tasks per queue", sql: openTasksIndex),
     ]
+
+    /// Routing counts a queue's open tasks on every AUTO submit; without this index that count
+    /// scanned the whole table.
+    static let openTasksIndex = """
+        CREATE INDEX tasks_open_per_queue ON tasks (queue_id) WHERE status IN ('queued', 'leased');
+        """
 
     static let initialSchema = #"""
     DO $$

@@ -17,53 +17,8 @@ struct TaskStore {
     /// Claims up to `limit` queued tasks of the worker's queue in one statement.
     func claim(organization: UUID, queue: UUID, worker: UUID, limit: Int) async throws -> [TaskAssignment] {
         try await database.withTenant(organization) { connection in
-            let rows = try await connection.query(
-                """
-                WITH worker AS (
-                    UPDATE workers SET last_seen_at = now()
-                    WHERE id = \(worker) AND status = 'active'
-                    RETURNING id
-                ), claimed AS (
-                    UPDATE tasks t SET status = 'leased', attempts = t.attempts + 1, lease_id = gen_random_uuid(),
-                        lease_expires_at = now() + make_interval(secs => \(leaseSeconds)),
-                        worker_id = \(worker), claimed_at = now()
-                    WHERE t.id IN (
-                        SELECT q.id FROM tasks q
-                        WHERE q.queue_id = \(queue) AND q.status = 'queued' AND q.available_at <= now()
-                          AND EXISTS (SELECT 1 FROM worker)
-                        ORDER BY q.available_at, q.created_at
-                        LIMIT \(limit)
-                        FOR UPDATE SKIP LOCKED)
-                    RETURNING t.*
-                ), started AS (
-                    -- One UPDATE per execution row: status, and the counter for the status event.
-                    UPDATE executions e SET status = 'running', updated_at = now(), event_seq = e.event_seq + 1
-                    FROM claimed c JOIN executions previous ON previous.id = c.execution_id
-                    WHERE e.id = c.execution_id
-                    RETURNING e.id, e.event_seq, previous.status AS previous_status, c.id AS task_id, c.turn_number,
-                              c.attempts
-                ), recorded AS (
-                    INSERT INTO state_transitions (organization_id, execution_id, turn_number, from_status, to_status,
-                                                   reason, decider)
-                    SELECT bosun_current_org(), s.id, s.turn_number, s.previous_status, 'running',
-                           'a worker claimed the task (attempt ' || s.attempts || ')', 'system'
-                    FROM started s WHERE s.previous_status <> 'running'
-                ), evented AS (
-                    INSERT INTO execution_events (organization_id, execution_id, seq, task_id, type, data)
-                    SELECT bosun_current_org(), s.id, s.event_seq, s.task_id, 'status',
-                           jsonb_build_object('status', 'running', 'worker_id', \(worker.lowercased), 'turn', s.turn_number,
-                                              'attempt', s.attempts, 'task_id', s.task_id::text)
-                    FROM started s
-                )
-                SELECT c.id, c.execution_id, c.queue_id, c.turn_number, c.attempts, c.max_attempts, c.lease_id,
-                       c.lease_expires_at, c.input::text AS input,
-                       a.id AS agent_id, a.name AS agent_name, a.runtime, a.model, a.instructions,
-                       a.tools::text AS tools, a.mcp_servers::text AS mcp_servers, a.sandbox_profile,
-                       a.limits::text AS limits, pg_notify('bosun', 'event:' || c.execution_id::text) IS NULL AS notified
-                FROM claimed c
-                JOIN executions e ON e.id = c.execution_id
-                JOIN agents a ON a.id = e.agent_id
-                """, logger: logger)
+            let rows = try await connection.execute(
+                ClaimTasksStatement(worker: worker, leaseSeconds: leaseSeconds, queue: queue, limit: limit), logger: logger)
             var assignments: [TaskAssignment] = []
             for try await row in rows {
                 let row = row.makeRandomAccess()
@@ -371,4 +326,64 @@ extension JSONValue {
         let data = try WireCoding.encoder().encode(value)
         self = try WireCoding.decoder().decode(JSONValue.self, from: data)
     }
+}
+
+/// The claim, prepared once per connection: parsing and planning it every time cost more than
+/// running it (measured with `log_min_duration_statement`).
+struct ClaimTasksStatement: PostgresPreparedStatement {
+    static let sql = """
+        WITH worker AS (
+            UPDATE workers SET last_seen_at = now()
+            WHERE id = $1 AND status = 'active'
+            RETURNING id
+        ), claimed AS (
+            UPDATE tasks t SET status = 'leased', attempts = t.attempts + 1, lease_id = gen_random_uuid(),
+                lease_expires_at = now() + make_interval(secs => $2),
+                worker_id = $1, claimed_at = now()
+            WHERE t.id IN (
+                SELECT q.id FROM tasks q
+                WHERE q.queue_id = $3 AND q.status = 'queued' AND q.available_at <= now()
+                  AND EXISTS (SELECT 1 FROM worker)
+                ORDER BY q.available_at, q.created_at
+                LIMIT $4
+                FOR UPDATE SKIP LOCKED)
+            RETURNING t.*
+        ), started AS (
+            -- One UPDATE per execution row: status, and the counter for the status event.
+            UPDATE executions e SET status = 'running', updated_at = now(), event_seq = e.event_seq + 1
+            FROM claimed c JOIN executions previous ON previous.id = c.execution_id
+            WHERE e.id = c.execution_id
+            RETURNING e.id, e.event_seq, previous.status AS previous_status, c.id AS task_id, c.turn_number,
+                      c.attempts
+        ), recorded AS (
+            INSERT INTO state_transitions (organization_id, execution_id, turn_number, from_status, to_status,
+                                           reason, decider)
+            SELECT bosun_current_org(), s.id, s.turn_number, s.previous_status, 'running',
+                   'a worker claimed the task (attempt ' || s.attempts || ')', 'system'
+            FROM started s WHERE s.previous_status <> 'running'
+        ), evented AS (
+            INSERT INTO execution_events (organization_id, execution_id, seq, task_id, type, data)
+            SELECT bosun_current_org(), s.id, s.event_seq, s.task_id, 'status',
+                   jsonb_build_object('status', 'running', 'worker_id', $1::text, 'turn', s.turn_number,
+                                      'attempt', s.attempts, 'task_id', s.task_id::text)
+            FROM started s
+        )
+        SELECT c.id, c.execution_id, c.queue_id, c.turn_number, c.attempts, c.max_attempts, c.lease_id,
+               c.lease_expires_at, c.input::text AS input,
+               a.id AS agent_id, a.name AS agent_name, a.runtime, a.model, a.instructions,
+               a.tools::text AS tools, a.mcp_servers::text AS mcp_servers, a.sandbox_profile,
+               a.limits::text AS limits, pg_notify('bosun', 'event:' || c.execution_id::text) IS NULL AS notified
+        FROM claimed c
+        JOIN executions e ON e.id = c.execution_id
+        JOIN agents a ON a.id = e.agent_id
+        """
+
+    typealias Row = PostgresRow
+    var worker: UUID
+    var leaseSeconds: Double
+    var queue: UUID
+    var limit: Int
+
+    func makeBindings() throws -> PostgresBindings { try binds(worker, leaseSeconds, queue, limit) }
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }

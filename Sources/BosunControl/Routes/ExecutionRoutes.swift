@@ -82,41 +82,9 @@ struct ExecutionRoutes {
             let queue = try await route(routing, runtime: runtime, on: connection)
             // Everything a new execution needs, in one statement: the row, its first task, the
             // transition, the first event, the audit entry and the wake-ups (sent at commit).
-            let rows = try await connection.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        WITH execution AS (
-                            INSERT INTO executions (organization_id, agent_id, status, input, routing_strategy,
-                                                    routing_queue_id, routing_environment_id, queue_id, idempotency_key,
-                                                    event_seq)
-                            VALUES (bosun_current_org(), $1, 'queued', $2::jsonb, $3, $4, $5, $6, $7, 1)
-                            ON CONFLICT (organization_id, idempotency_key) DO NOTHING
-                            RETURNING *
-                        ), task AS (
-                            INSERT INTO tasks (organization_id, execution_id, queue_id, turn_number, status, input,
-                                               max_attempts)
-                            SELECT organization_id, id, queue_id, 1, 'queued', input, $8 FROM execution
-                        ), transition AS (
-                            INSERT INTO state_transitions (organization_id, execution_id, turn_number, from_status,
-                                                           to_status, reason, decider)
-                            SELECT organization_id, id, 1, 'new', 'queued', $9, 'system' FROM execution
-                        ), event AS (
-                            INSERT INTO execution_events (organization_id, execution_id, seq, type, data)
-                            SELECT organization_id, id, 1, 'status',
-                                   jsonb_build_object('status', 'queued', 'queue_id', queue_id::text, 'turn', 1)
-                            FROM execution
-                        ), audit AS (
-                            INSERT INTO audit_log (organization_id, actor, action, target_type, target_id, details)
-                            SELECT organization_id, $10, 'execution.create', 'execution', id::text,
-                                   jsonb_build_object('agent_id', agent_id::text, 'queue_id', queue_id::text)
-                            FROM execution
-                        )
-                        SELECT \(Self.executionColumns),
-                               pg_notify('bosun', 'task:' || queue_id::text || ':1') IS NULL AS task_notified,
-                               pg_notify('bosun', 'event:' || id::text) IS NULL AS event_notified
-                        FROM execution
-                        """,
-                    binds: try binds(
+            let rows = try await connection.execute(
+                CreateExecutionStatement(
+                    bindings: try binds(
                         agentId, body.input.jsonText, routing.strategy.rawValue, routing.queueId, routing.environmentId,
                         queue, body.idempotencyKey, services.configuration.maxAttempts,
                         "submitted (\(routing.strategy.rawValue) routing)", principal.actor)),
@@ -160,18 +128,9 @@ struct ExecutionRoutes {
                 for try await _ in rows { exists = true }
                 guard exists else { throw APIError.notFound("environment", environment) }
             }
-            let live = try await connection.query(
-                """
-                SELECT q.id FROM task_queues q
-                JOIN workers w ON w.queue_id = q.id AND w.status = 'active'
-                     AND w.last_seen_at > now() - interval '90 seconds' AND \(runtime) = ANY(w.runtimes)
-                WHERE (\(environment)::uuid IS NULL OR q.environment_id = \(environment))
-                GROUP BY q.id, q.created_at
-                ORDER BY (SELECT count(*) FROM tasks t WHERE t.queue_id = q.id AND t.status IN ('queued', 'leased'))::float
-                         / GREATEST(sum(w.slots), 1), q.created_at
-                LIMIT 1
-                """, logger: logger)
-            for try await id in live.decode(UUID.self) { return id }
+            let live = try await connection.execute(
+                LeastLoadedQueueStatement(runtime: runtime, environment: environment), logger: logger)
+            for try await id in live { return id }
             let fallback = try await connection.query(
                 """
                 SELECT id FROM task_queues WHERE (\(environment)::uuid IS NULL OR environment_id = \(environment))
@@ -458,4 +417,66 @@ struct ExecutionRoutes {
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"],
             body: body)
     }
+}
+
+/// The submit, prepared once per connection (see `ClaimTasksStatement`).
+struct CreateExecutionStatement: PostgresPreparedStatement {
+    static let sql = """
+        WITH execution AS (
+            INSERT INTO executions (organization_id, agent_id, status, input, routing_strategy,
+                                    routing_queue_id, routing_environment_id, queue_id, idempotency_key,
+                                    event_seq)
+            VALUES (bosun_current_org(), $1, 'queued', $2::jsonb, $3, $4, $5, $6, $7, 1)
+            ON CONFLICT (organization_id, idempotency_key) DO NOTHING
+            RETURNING *
+        ), task AS (
+            INSERT INTO tasks (organization_id, execution_id, queue_id, turn_number, status, input,
+                               max_attempts)
+            SELECT organization_id, id, queue_id, 1, 'queued', input, $8 FROM execution
+        ), transition AS (
+            INSERT INTO state_transitions (organization_id, execution_id, turn_number, from_status,
+                                           to_status, reason, decider)
+            SELECT organization_id, id, 1, 'new', 'queued', $9, 'system' FROM execution
+        ), event AS (
+            INSERT INTO execution_events (organization_id, execution_id, seq, type, data)
+            SELECT organization_id, id, 1, 'status',
+                   jsonb_build_object('status', 'queued', 'queue_id', queue_id::text, 'turn', 1)
+            FROM execution
+        ), audit AS (
+            INSERT INTO audit_log (organization_id, actor, action, target_type, target_id, details)
+            SELECT organization_id, $10, 'execution.create', 'execution', id::text,
+                   jsonb_build_object('agent_id', agent_id::text, 'queue_id', queue_id::text)
+            FROM execution
+        )
+        SELECT \(ExecutionRoutes.executionColumns),
+               pg_notify('bosun', 'task:' || queue_id::text || ':1') IS NULL AS task_notified,
+               pg_notify('bosun', 'event:' || id::text) IS NULL AS event_notified
+        FROM execution
+        """
+
+    typealias Row = PostgresRow
+    let bindings: PostgresBindings
+    func makeBindings() throws -> PostgresBindings { bindings }
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+}
+
+/// AUTO / ENVIRONMENT routing: the least-loaded queue with a live worker for the runtime.
+struct LeastLoadedQueueStatement: PostgresPreparedStatement {
+    static let sql = """
+        SELECT q.id FROM task_queues q
+        JOIN workers w ON w.queue_id = q.id AND w.status = 'active'
+             AND w.last_seen_at > now() - interval '90 seconds' AND $1 = ANY(w.runtimes)
+        WHERE ($2::uuid IS NULL OR q.environment_id = $2)
+        GROUP BY q.id, q.created_at
+        ORDER BY (SELECT count(*) FROM tasks t WHERE t.queue_id = q.id AND t.status IN ('queued', 'leased'))::float
+                 / GREATEST(sum(w.slots), 1), q.created_at
+        LIMIT 1
+        """
+
+    typealias Row = UUID
+    var runtime: String
+    var environment: UUID?
+
+    func makeBindings() throws -> PostgresBindings { try binds(runtime, environment) }
+    func decodeRow(_ row: PostgresRow) throws -> UUID { try row.decode(UUID.self) }
 }
