@@ -38,13 +38,15 @@ enum Migrations {
 
     static let all: [Migration] = [
         Migration(version: 1, name: "initial schema", sql: initialSchema),
-        Migration(version: 2, name: "open tasks per queue", sql: openTasksIndex),
+        Migration(version: 2, name: "dispatch indexes", sql: dispatchIndexes),
     ]
 
-    /// Routing counts a queue's open tasks on every AUTO submit; without this index that count
-    /// scanned the whole table.
-    static let openTasksIndex = """
+    /// Routing counts a queue's open tasks on every AUTO submit, and the claim takes queued tasks
+    /// oldest first; without these the first scanned and the second sorted every open task.
+    static let dispatchIndexes = """
         CREATE INDEX tasks_open_per_queue ON tasks (queue_id) WHERE status IN ('queued', 'leased');
+        DROP INDEX tasks_ready;
+        CREATE INDEX tasks_ready ON tasks (queue_id, available_at) WHERE status = 'queued';
         """
 
     static let initialSchema = #"""

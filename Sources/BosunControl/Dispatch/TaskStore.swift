@@ -344,29 +344,30 @@ struct ClaimTasksStatement: PostgresPreparedStatement {
                 SELECT q.id FROM tasks q
                 WHERE q.queue_id = $3 AND q.status = 'queued' AND q.available_at <= now()
                   AND EXISTS (SELECT 1 FROM worker)
-                ORDER BY q.available_at, q.created_at
+                ORDER BY q.available_at
                 LIMIT $4
                 FOR UPDATE SKIP LOCKED)
             RETURNING t.*
         ), started AS (
-            -- One UPDATE per execution row: status, and the counter for the status event.
+            -- One UPDATE per execution row: status, and the counter for the status event. A claimed
+            -- task's execution is always queued (every path that queues a task queues it too).
             UPDATE executions e SET status = 'running', updated_at = now(), event_seq = e.event_seq + 1
-            FROM claimed c JOIN executions previous ON previous.id = c.execution_id
-            WHERE e.id = c.execution_id
-            RETURNING e.id, e.event_seq, previous.status AS previous_status, c.id AS task_id, c.turn_number,
-                      c.attempts
+            -- `= ANY(ARRAY(...))` keeps the generic plan on the primary key; an IN join made it walk
+            -- every execution of the organization.
+            WHERE e.id = ANY(ARRAY(SELECT execution_id FROM claimed))
+            RETURNING e.id, e.event_seq, e.agent_id
         ), recorded AS (
             INSERT INTO state_transitions (organization_id, execution_id, turn_number, from_status, to_status,
                                            reason, decider)
-            SELECT bosun_current_org(), s.id, s.turn_number, s.previous_status, 'running',
-                   'a worker claimed the task (attempt ' || s.attempts || ')', 'system'
-            FROM started s WHERE s.previous_status <> 'running'
+            SELECT bosun_current_org(), c.execution_id, c.turn_number, 'queued', 'running',
+                   'a worker claimed the task (attempt ' || c.attempts || ')', 'system'
+            FROM claimed c
         ), evented AS (
             INSERT INTO execution_events (organization_id, execution_id, seq, task_id, type, data)
-            SELECT bosun_current_org(), s.id, s.event_seq, s.task_id, 'status',
-                   jsonb_build_object('status', 'running', 'worker_id', $1::text, 'turn', s.turn_number,
-                                      'attempt', s.attempts, 'task_id', s.task_id::text)
-            FROM started s
+            SELECT bosun_current_org(), s.id, s.event_seq, c.id, 'status',
+                   jsonb_build_object('status', 'running', 'worker_id', $1::text, 'turn', c.turn_number,
+                                      'attempt', c.attempts, 'task_id', c.id::text)
+            FROM started s JOIN claimed c ON c.execution_id = s.id
         )
         SELECT c.id, c.execution_id, c.queue_id, c.turn_number, c.attempts, c.max_attempts, c.lease_id,
                c.lease_expires_at, c.input::text AS input,
@@ -374,8 +375,8 @@ struct ClaimTasksStatement: PostgresPreparedStatement {
                a.tools::text AS tools, a.mcp_servers::text AS mcp_servers, a.sandbox_profile,
                a.limits::text AS limits, pg_notify('bosun', 'event:' || c.execution_id::text) IS NULL AS notified
         FROM claimed c
-        JOIN executions e ON e.id = c.execution_id
-        JOIN agents a ON a.id = e.agent_id
+        JOIN started s ON s.id = c.execution_id
+        JOIN agents a ON a.id = s.agent_id
         """
 
     typealias Row = PostgresRow
