@@ -101,6 +101,16 @@ extension Encodable {
     }
 }
 
+extension PostgresConnection {
+    /// Throws a 404 naming `what` unless the tenant can see row `id` of `table`.
+    func requireRow(_ table: StaticString, id: UUID, what: String, logger: Logger) async throws {
+        let rows = try await query(
+            PostgresQuery(unsafeSQL: "SELECT 1 FROM \(table) WHERE id = $1", binds: try binds(id)), logger: logger)
+        for try await _ in rows { return }
+        throw APIError.notFound(what, id)
+    }
+}
+
 /// The first statement of every tenant transaction, prepared once per connection.
 struct SetTenantStatement: PostgresPreparedStatement {
     // Generic plans: Bosun's statements are indexed look-ups whose best plan does not depend on

@@ -61,10 +61,7 @@ struct APIKeyRoutes {
         let secret = Credential.newAPIKey()
         return try await database.withTenant(principal.organizationId) { connection in
             if let queue = body.queueId {
-                let rows = try await connection.query("SELECT 1 FROM task_queues WHERE id = \(queue)", logger: logger)
-                var exists = false
-                for try await _ in rows { exists = true }
-                guard exists else { throw APIError.notFound("queue", queue) }
+                try await connection.requireRow("task_queues", id: queue, what: "queue", logger: logger)
             }
             let key = try await Self.insert(
                 name: body.name, scope: body.scope, queue: body.queueId, secret: secret, on: connection, logger: logger)

@@ -122,11 +122,7 @@ struct ExecutionRoutes {
                 guard let environment else {
                     throw APIError.invalidBody("ENVIRONMENT routing needs 'routing.environment_id'")
                 }
-                let rows = try await connection.query(
-                    "SELECT 1 FROM environments WHERE id = \(environment)", logger: logger)
-                var exists = false
-                for try await _ in rows { exists = true }
-                guard exists else { throw APIError.notFound("environment", environment) }
+                try await connection.requireRow("environments", id: environment, what: "environment", logger: logger)
             }
             let live = try await connection.execute(
                 LeastLoadedQueueStatement(runtime: runtime, environment: environment), logger: logger)

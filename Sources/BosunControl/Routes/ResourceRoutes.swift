@@ -165,11 +165,7 @@ struct ResourceRoutes {
     func createQueue(_ principal: Principal, _ body: CreateQueueRequest) async throws -> TaskQueue {
         try await database.withTenant(principal.organizationId) { connection in
             if let environment = body.environmentId {
-                let rows = try await connection.query(
-                    "SELECT 1 FROM environments WHERE id = \(environment)", logger: logger)
-                var exists = false
-                for try await _ in rows { exists = true }
-                guard exists else { throw APIError.notFound("environment", environment) }
+                try await connection.requireRow("environments", id: environment, what: "environment", logger: logger)
             }
             let rows = try await connection.query(
                 """
