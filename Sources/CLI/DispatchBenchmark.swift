@@ -41,7 +41,9 @@ struct DispatchBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         BosunLogging.bootstrap(level: .error)
-        let logger = Logger(label: "bosun-bench")
+        // The in-process server is torn down by cancellation at the end; that is not an error here.
+        var logger = Logger(label: "bosun-bench")
+        logger.logLevel = .critical
         var environment = ProcessInfo.processInfo.environment
         if let databaseURL { environment["BOSUN_DATABASE_URL"] = databaseURL }
         var configuration = try ControlConfiguration.fromEnvironment(environment)

@@ -5,6 +5,8 @@ import ServiceLifecycle
 
 /// The one PostgreSQL channel Bosun's control API processes talk through. Payloads are
 /// `kind:id[:extra]`; NOTIFY is transactional, so a wake-up is only seen once its data committed.
+/// Two prepared statements build the same payloads in SQL (`CreateExecutionStatement`,
+/// `ClaimTasksStatement`); change them together with these.
 enum Notifications {
     static let channel = "bosun"
 

@@ -16,7 +16,7 @@ struct TaskStore {
 
     /// Claims up to `limit` queued tasks of the worker's queue in one statement.
     func claim(organization: UUID, queue: UUID, worker: UUID, limit: Int) async throws -> [TaskAssignment] {
-        try await database.withTenant(organization) { connection in
+        try await database.withTenant(organization, genericPlans: true) { connection in
             let rows = try await connection.execute(
                 ClaimTasksStatement(worker: worker, leaseSeconds: leaseSeconds, queue: queue, limit: limit), logger: logger)
             var assignments: [TaskAssignment] = []

@@ -75,7 +75,7 @@ struct ExecutionRoutes {
                 return (existing, false)
             }
             let agentRows = try await connection.query(
-                "SELECT runtime, limits::text AS limits FROM agents WHERE id = \(agentId)", logger: logger)
+                "SELECT runtime FROM agents WHERE id = \(agentId)", logger: logger)
             var runtime: String?
             for try await row in agentRows { runtime = try row.makeRandomAccess().value("runtime") }
             guard let runtime else { throw APIError.notFound("agent", agentId) }
