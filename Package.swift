@@ -67,24 +67,46 @@ let package = Package(
             name: "BosunControlMain",
             dependencies: [
                 "BosunControl",
+                "BosunSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
 
-        // Filled by later issues (worker daemon, runtimes, MCP, sandbox).
-        .target(name: "Runtimes", dependencies: ["BosunProtocol"], swiftSettings: swiftSettings),
+        // Host facts, system metrics, GPUs, process groups, cgroups and sd_notify: Foundation and Glibc only.
+        .target(name: "BosunSystem", swiftSettings: swiftSettings),
+
+        // Filled by later issues (runtimes, MCP, sandbox).
+        .target(
+            name: "Runtimes",
+            dependencies: ["BosunProtocol", "BosunSystem", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "MCP", swiftSettings: swiftSettings),
         .target(
             name: "WorkerCore",
-            dependencies: ["BosunProtocol", "Runtimes", "MCP"],
+            dependencies: [
+                "BosunProtocol",
+                "BosunLogging",
+                "BosunSystem",
+                "Redis",
+                "Runtimes",
+                "MCP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "WorkerMain",
             dependencies: [
                 "WorkerCore",
+                "Runtimes",
+                "BosunLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -109,6 +131,7 @@ let package = Package(
             dependencies: [
                 "BosunControl",
                 "BosunProtocol",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -129,6 +152,26 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+            .testTarget(
+            name: "BosunSystemTests",
+            dependencies: ["BosunSystem"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: [
+                "WorkerCore",
+                "BosunControl",
+                "BosunProtocol",
+                "BosunSystem",
+                "BosunTestSupport",
+                "Redis",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

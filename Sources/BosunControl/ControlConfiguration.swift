@@ -32,6 +32,10 @@ public struct ControlConfiguration: Sendable {
     public var heartbeatLightInterval: Double = 10
     public var heartbeatFullInterval: Double = 60
     public var heartbeatKeyPrefix: String = "bosun"
+    /// How often the worker sweeper looks for lost workers.
+    public var workerSweepInterval: Duration = .seconds(2)
+    /// A light heartbeat key lives this long (about three intervals); a worker silent for longer is lost.
+    public var heartbeatTTL: Double { heartbeatLightInterval * 2.5 }
 
     public var llmBaseURL: String?
     public var llmDefaultModel: String?
@@ -86,6 +90,9 @@ extension ControlConfiguration {
         if let value = try seconds("BOSUN_POLL_MAX_WAIT_S") { pollMaxWait = value }
         if let value = try seconds("BOSUN_SWEEP_INTERVAL_S") { sweepInterval = value }
         if let value = try seconds("BOSUN_WORKER_TOKEN_TTL_S") { workerTokenTTL = value }
+        if let value = try seconds("BOSUN_WORKER_SWEEP_INTERVAL_S") { workerSweepInterval = value }
+        if let value = try seconds("BOSUN_HEARTBEAT_LIGHT_INTERVAL_S") { heartbeatLightInterval = value.seconds }
+        if let value = try seconds("BOSUN_HEARTBEAT_FULL_INTERVAL_S") { heartbeatFullInterval = value.seconds }
         if let text = environment["BOSUN_MAX_ATTEMPTS"], !text.isEmpty {
             guard let value = Int(text), value > 0 else {
                 throw ConfigurationError("BOSUN_MAX_ATTEMPTS must be a positive integer, got '\(text)'")

@@ -12,6 +12,8 @@ public struct ControlServer: Sendable {
     public let services: ControlServices
     let listener: NotificationListener
     let sweeper: LeaseSweeper
+    let workerSweeper: WorkerSweeper
+    let schema = SchemaReady()
 
     public init(configuration: ControlConfiguration, logger: Logger) async throws {
         let database = Database(
@@ -26,7 +28,10 @@ public struct ControlServer: Sendable {
         self.listener = NotificationListener(
             url: configuration.databaseURL, dispatcher: dispatcher, events: events, authenticator: authenticator,
             logger: logger)
-        self.sweeper = LeaseSweeper(database: database, interval: configuration.sweepInterval, logger: logger)
+        self.sweeper = LeaseSweeper(
+            database: database, interval: configuration.sweepInterval, schema: schema, logger: logger)
+        self.workerSweeper = WorkerSweeper(
+            database: database, redis: redis, configuration: configuration, schema: schema, logger: logger)
     }
 
     public func makeRouter() -> Router<BosunRequestContext> {
@@ -56,9 +61,11 @@ public struct ControlServer: Sendable {
                 await onServerRunning(channel.localAddress?.port ?? 0)
             },
             logger: logger)
-        app.addServices(database.client, listener, sweeper)
+        app.addServices(database.client, listener, sweeper, workerSweeper)
+        let schema = self.schema
         app.beforeServerStarts {
             try await Migrator(database: database, logger: logger).migrate()
+            await schema.open()
         }
         return app
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BosunControl
+import BosunSystem
 import BosunLogging
 import BosunProtocol
 import Foundation
@@ -73,10 +74,22 @@ struct Serve: AsyncParsableCommand {
                 "database": "\(configuration.databaseURL)",
             ])
         let server = try await ControlServer(configuration: configuration, logger: logger)
+        // Under systemd (Type=notify): READY once listening, WATCHDOG while PostgreSQL answers.
+        let notifier = SystemdNotifier()
+        let watchdog = Task {
+            guard let notifier, let interval = notifier.watchdogInterval else { return }
+            while !Task.isCancelled {
+                if (try? await server.services.database.ping()) != nil { try? notifier.watchdog() }
+                try? await Task.sleep(for: interval)
+            }
+        }
+        defer { watchdog.cancel() }
         let app = server.makeApplication { port in
             logger.info("bosun-control is listening", metadata: ["port": "\(port)"])
+            try? notifier?.ready(status: "listening on port \(port)")
         }
         try await app.runService()
+        try? notifier?.stopping()
     }
 }
 

@@ -58,14 +58,19 @@ public struct JSONLogHandler: LogHandler {
 
 public enum BosunLogging {
     /// Installs JSON (default) or human-readable logs for the whole process, once at start.
-    public static func bootstrap(level: Logger.Level = .info, format: String = "json") {
+    /// With a `ring`, every record is also kept there (the worker's log tail).
+    public static func bootstrap(level: Logger.Level = .info, format: String = "json", ring: LogRing? = nil) {
         LoggingSystem.bootstrap { label in
+            let handler: any LogHandler
             if format == "text" {
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
+                var stream = StreamLogHandler.standardError(label: label)
+                stream.logLevel = level
+                handler = stream
+            } else {
+                handler = JSONLogHandler(label: label, level: level)
             }
-            return JSONLogHandler(label: label, level: level)
+            guard let ring else { return handler }
+            return RingLogHandler(wrapping: handler, ring: ring, label: label)
         }
     }
 }

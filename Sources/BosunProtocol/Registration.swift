@@ -162,3 +162,29 @@ public struct LLMSettings: Codable, Sendable, Equatable {
         case fallbacks
     }
 }
+
+/// `POST /api/v1/workers/{id}/token` (with the worker's API key): a fresh token for the same
+/// worker, so tasks in flight keep their leases across token expiry.
+///
+/// It also re-issues the worker's Redis credential: Redis does not keep ACL users across a
+/// restart, so a worker whose heartbeat login is refused asks here for a new one.
+public struct WorkerTokenResponse: Codable, Sendable, Equatable {
+    public var workerId: UUID
+    public var token: String
+    public var tokenExpiresAt: Date
+    public var heartbeat: HeartbeatSettings
+
+    public init(workerId: UUID, token: String, tokenExpiresAt: Date, heartbeat: HeartbeatSettings) {
+        self.workerId = workerId
+        self.token = token
+        self.tokenExpiresAt = tokenExpiresAt
+        self.heartbeat = heartbeat
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case workerId = "worker_id"
+        case token
+        case tokenExpiresAt = "token_expires_at"
+        case heartbeat
+    }
+}

@@ -56,3 +56,37 @@ public struct FailTaskResponse: Codable, Sendable, Equatable {
         case executionStatus = "execution_status"
     }
 }
+
+/// `POST /api/v1/tasks/{id}/release`: the worker gives a task back unfinished (forced shutdown).
+/// It is queued again at once; the attempt does not count against the task's limit (the limit
+/// grows by one, so attempt numbers stay unique).
+public struct ReleaseTaskRequest: Codable, Sendable, Equatable {
+    public var leaseId: UUID
+    public var reason: String
+
+    public init(leaseId: UUID, reason: String) {
+        self.leaseId = leaseId
+        self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case leaseId = "lease_id"
+        case reason
+    }
+}
+
+public struct ReleaseTaskResponse: Codable, Sendable, Equatable {
+    /// `queued`, or `cancelled` when the execution was cancelled meanwhile.
+    public var taskStatus: String
+    public var executionStatus: ExecutionStatus
+
+    public init(taskStatus: String, executionStatus: ExecutionStatus) {
+        self.taskStatus = taskStatus
+        self.executionStatus = executionStatus
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case taskStatus = "task_status"
+        case executionStatus = "execution_status"
+    }
+}

@@ -66,10 +66,21 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     /// Sends several commands in one round trip and returns their replies in order.
+    ///
+    /// A connection that was already open may have been closed by the server meanwhile (Redis
+    /// restarted, an idle timeout); that failure surfaces only on first use, so the commands are
+    /// sent once more on a fresh connection. Heartbeat and ACL commands are safe to repeat.
     public func pipeline(_ commands: [[String]]) async throws -> [RedisReply] {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
-                continuation.resume(with: Result { try self.runPipeline(commands) })
+                let reused = self.context != nil
+                do {
+                    continuation.resume(returning: try self.runPipeline(commands))
+                } catch where reused {
+                    continuation.resume(with: Result { try self.runPipeline(commands) })
+                } catch {
+                    continuation.resume(throwing: error)
+                }
             }
         }
     }

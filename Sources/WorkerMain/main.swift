@@ -1,15 +1,117 @@
 import ArgumentParser
+import BosunLogging
+import Foundation
+import Logging
+import Runtimes
 import WorkerCore
 
-/// `bosun-worker`: the agent execution daemon. Its work loop arrives with the worker issue;
-/// until then the command says so plainly instead of pretending to run.
+/// `bosun-worker`: the agent execution daemon. Parses settings and hands them to WorkerCore.
 @main
-struct WorkerCommand: ParsableCommand {
+struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bosun-worker",
-        abstract: "Bosun's worker daemon (registration, long-poll loop, runtimes). Not implemented yet.")
+        abstract: "Bosun's worker daemon: registers with the control API, long-polls its queue and runs agent turns.",
+        discussion: """
+            Settings come from flags, then BOSUN_* environment variables, then a TOML file (--config).
+            Under systemd it speaks sd_notify (READY, STATUS, WATCHDOG, STOPPING). SIGTERM drains: no new
+            tasks, running tasks finish within the drain timeout. A second SIGTERM or SIGINT stops running
+            tasks and releases them to other workers.
+            """,
+        subcommands: [Run.self, Version.self],
+        defaultSubcommand: Run.self)
+}
 
-    func run() throws {
-        throw WorkerCore.notImplemented
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Register and work the queue until stopped.",
+        discussion: """
+            Required: the control API URL, a worker API key (scope 'worker') and the queue id, e.g.
+              BOSUN_CONTROL_URL=http://127.0.0.1:8080 BOSUN_API_KEY=bsk_... BOSUN_QUEUE_ID=<uuid> bosun-worker run
+            A TOML file may hold the same settings by their TOML names (control_url, api_key, queue_id, slots,
+            work_dir, name, log_level, log_format, drain_timeout_s, kill_grace_s, once, [labels]).
+            """)
+
+    @Option(help: "TOML configuration file.")
+    var config: String?
+    @Option(name: .customLong("control-url"), help: "Control API base URL (BOSUN_CONTROL_URL).")
+    var controlURL: String?
+    @Option(name: .customLong("api-key"), help: "Worker API key, bsk_... (BOSUN_API_KEY; prefer the environment).")
+    var apiKey: String?
+    @Option(name: .customLong("queue-id"), help: "Queue this worker serves (BOSUN_QUEUE_ID).")
+    var queueId: String?
+    @Option(help: "Tasks run at once (BOSUN_WORKER_SLOTS, default 1).")
+    var slots: String?
+    @Option(name: .customLong("label"), help: "A label key=value; repeatable (BOSUN_WORKER_LABELS=k=v,k2=v2).")
+    var labels: [String] = []
+    @Option(name: .customLong("work-dir"), help: "Directory for task workspaces (BOSUN_WORKER_WORK_DIR).")
+    var workDir: String?
+    @Option(help: "Name reported to the control API; defaults to the hostname (BOSUN_WORKER_NAME).")
+    var name: String?
+    @Option(name: .customLong("log-level"), help: "trace|debug|info|notice|warning|error|critical (BOSUN_LOG_LEVEL).")
+    var logLevel: String?
+    @Option(name: .customLong("log-format"), help: "json|text (BOSUN_LOG_FORMAT, default json).")
+    var logFormat: String?
+    @Option(name: .customLong("drain-timeout"), help: "Seconds a drain waits for running tasks (BOSUN_WORKER_DRAIN_TIMEOUT_S, default 300).")
+    var drainTimeout: String?
+    @Option(name: .customLong("kill-grace"), help: "Seconds between SIGTERM and SIGKILL for task processes (default 5).")
+    var killGrace: String?
+    @Flag(help: "Take one task, run it, deregister and exit.")
+    var once = false
+    @Flag(
+        name: .customLong("test-runtime"),
+        help: "Run every turn with the test runtime (tests and the demo only; it calls no model).")
+    var testRuntime = false
+
+    var flags: [String: String] {
+        var flags: [String: String] = [:]
+        flags[WorkerSetting.controlURL.flag] = controlURL
+        flags[WorkerSetting.apiKey.flag] = apiKey
+        flags[WorkerSetting.queueId.flag] = queueId
+        flags[WorkerSetting.slots.flag] = slots
+        if !labels.isEmpty { flags[WorkerSetting.labels.flag] = labels.joined(separator: ",") }
+        flags[WorkerSetting.workDirectory.flag] = workDir
+        flags[WorkerSetting.name.flag] = name
+        flags[WorkerSetting.logLevel.flag] = logLevel
+        flags[WorkerSetting.logFormat.flag] = logFormat
+        flags[WorkerSetting.drainTimeout.flag] = drainTimeout
+        flags[WorkerSetting.killGrace.flag] = killGrace
+        if once { flags[WorkerSetting.once.flag] = "true" }
+        if testRuntime { flags[WorkerSetting.testRuntime.flag] = "true" }
+        return flags
     }
+
+    func run() async throws {
+        let configuration: WorkerConfiguration
+        do {
+            configuration = try WorkerConfiguration.load(
+                flags: flags, environment: ProcessInfo.processInfo.environment, configFile: config)
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("bosun-worker: configuration error: \(error)\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG: systemd and scripts can tell a config mistake from a crash
+        }
+        let ring = LogRing(capacity: 500)
+        BosunLogging.bootstrap(level: configuration.logLevel, format: configuration.logFormat, ring: ring)
+        let logger = Logger(label: "bosun-worker")
+        let runtimes: [any Runtime] = configuration.testRuntime ? [TestRuntime()] : []
+        if runtimes.isEmpty {
+            logger.warning(
+                "no agent runtimes are built into this worker yet; it can only run turns with --test-runtime")
+        } else {
+            logger.warning("running every turn with the TEST runtime (no model is called); for tests and the demo only")
+        }
+        let daemon = WorkerDaemon(configuration: configuration, runtimes: runtimes, ring: ring, logger: logger)
+        ShutdownSignals.install { name in daemon.requestStop(reason: name) }
+        do {
+            try await daemon.run()
+        } catch let error as WorkerFatalError {
+            logger.critical("\(error.description)")
+            FileHandle.standardError.write(Data("bosun-worker: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the worker's version.")
+    func run() { print(WorkerVersion.current) }
 }

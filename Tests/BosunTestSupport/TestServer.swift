@@ -5,12 +5,15 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import PostgresNIO
+import ServiceLifecycle
 
 /// A real `bosun-control` on a free loopback port, against the test PostgreSQL and Redis.
 public final class TestServer: Sendable {
     public let port: Int
     public let server: ControlServer
     let task: Task<Void, any Error>
+    let group: ServiceGroup
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
@@ -21,20 +24,24 @@ public final class TestServer: Sendable {
         let server = try await ControlServer(configuration: configuration, logger: TestEnvironment.logger)
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         let app = server.makeApplication { port in portContinuation.yield(port) }
-        let task = Task { try await app.run() }
+        // Stopped gracefully, not by cancellation: a connection accepted while a cancelled server
+        // tears down trips a fatal error in NIO's async writer.
+        let group = ServiceGroup(configuration: .init(services: [app], logger: TestEnvironment.logger))
+        let task = Task { try await group.run() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw TestFailure("the server did not start") }
-        return TestServer(port: port, server: server, task: task)
+        return TestServer(port: port, server: server, task: task, group: group)
     }
 
-    init(port: Int, server: ControlServer, task: Task<Void, any Error>) {
+    init(port: Int, server: ControlServer, task: Task<Void, any Error>, group: ServiceGroup) {
         self.port = port
         self.server = server
         self.task = task
+        self.group = group
     }
 
     public func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
 
@@ -115,4 +122,35 @@ public struct APIClient: Sendable {
 
     public func get(_ path: String) async throws -> Reply { try await send(.GET, path) }
     public func post(_ path: String, _ body: some Encodable) async throws -> Reply { try await send(.POST, path, json: body) }
+}
+
+extension TestServer {
+    /// A server on a database of its own. Worker tests need one: a control API's worker sweeper
+    /// judges every worker in its database by its own heartbeat settings, so a server tuned for
+    /// fast lost-worker detection must not share a database with workers other tests hold idle.
+    public static func startIsolated(_ adjust: @escaping @Sendable (inout ControlConfiguration) -> Void = { _ in })
+        async throws -> TestServer
+    {
+        let name = "bosun_t_\(UUID().uuidString.prefix(8).lowercased())"
+        try await IsolatedDatabase.create(name)
+        return try await start { configuration in
+            configuration.databaseURL.database = name
+            adjust(&configuration)
+        }
+    }
+}
+
+enum IsolatedDatabase {
+    static func create(_ name: String) async throws {
+        let url = try DatabaseURL(TestEnvironment.databaseURL)
+        let client = PostgresClient(
+            configuration: .init(
+                host: url.host, port: url.port, username: url.username, password: url.password, database: url.database,
+                tls: .disable),
+            backgroundLogger: TestEnvironment.logger)
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        // CREATE DATABASE cannot be a bound statement; the name is ours and plain [a-z0-9_].
+        try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: TestEnvironment.logger)
+    }
 }

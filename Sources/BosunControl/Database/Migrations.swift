@@ -39,10 +39,25 @@ enum Migrations {
     static let all: [Migration] = [
         Migration(version: 1, name: "initial schema", sql: initialSchema),
         Migration(version: 2, name: "dispatch indexes", sql: dispatchIndexes),
+        Migration(version: 3, name: "worker liveness", sql: workerLiveness),
     ]
 
     /// Routing counts a queue's open tasks on every AUTO submit, and the claim takes queued tasks
     /// oldest first; without these the first scanned and the second sorted every open task.
+    /// Lost-worker detection runs across organizations, like lease expiry: one definer function
+    /// lists the live workers (and nothing else); marking one lost happens per tenant as the app role.
+    static let workerLiveness = """
+        ALTER TABLE workers ADD COLUMN heartbeat_redis boolean NOT NULL DEFAULT false;
+        CREATE FUNCTION bosun_live_workers()
+            RETURNS TABLE (worker_id uuid, organization_id uuid, queue_id uuid, heartbeat_redis boolean,
+                           registered_at timestamptz, last_seen_at timestamptz)
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+            AS $$ SELECT w.id, w.organization_id, w.queue_id, w.heartbeat_redis, w.registered_at, w.last_seen_at
+                  FROM workers w WHERE w.status IN ('active', 'draining') $$;
+        REVOKE ALL ON FUNCTION bosun_live_workers() FROM PUBLIC;
+        GRANT EXECUTE ON FUNCTION bosun_live_workers() TO bosun_app;
+        """
+
     static let dispatchIndexes = """
         CREATE INDEX tasks_open_per_queue ON tasks (queue_id) WHERE status IN ('queued', 'leased');
         DROP INDEX tasks_ready;

@@ -11,14 +11,17 @@ public struct LeaseSweeper: Service {
     let database: Database
     let interval: Duration
     let logger: Logger
+    let schema: SchemaReady?
 
-    public init(database: Database, interval: Duration, logger: Logger) {
+    public init(database: Database, interval: Duration, schema: SchemaReady? = nil, logger: Logger) {
         self.database = database
         self.interval = interval
+        self.schema = schema
         self.logger = logger
     }
 
     public func run() async throws {
+        await schema?.wait()
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 _ = try await sweep()

@@ -91,6 +91,7 @@ struct TaskStore {
         try await database.withTenant(organization) { connection in
             let rows = try await connection.query(
                 """
+                WITH seen AS (UPDATE workers SET last_seen_at = now() WHERE id = \(worker))
                 UPDATE tasks t SET lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
                 WHERE t.id = \(task) AND t.lease_id = \(lease) AND t.worker_id = \(worker) AND t.status = 'leased'
                   AND t.lease_expires_at >= now()
@@ -308,6 +309,57 @@ struct TaskStore {
                     decider: "system", error: request.error)
             }
             return FailTaskResponse(taskStatus: taskStatus, executionStatus: next)
+        }
+    }
+}
+
+extension TaskStore {
+    /// The worker gives the task back unfinished (a forced shutdown). It is queued again at once,
+    /// and the attempt is not counted against the limit (the limit grows by one): stopping was the
+    /// worker's choice, not the task's failure. Attempt numbers still only go up, because events
+    /// are deduplicated per attempt.
+    func release(organization: UUID, task: UUID, worker: UUID, request: ReleaseTaskRequest) async throws
+        -> ReleaseTaskResponse
+    {
+        try await database.withTenant(organization) { connection in
+            let journal = ExecutionJournal(connection: connection, logger: logger)
+            let leased = try await lockTask(task: task, lease: request.leaseId, worker: worker, on: connection)
+            guard leased.status == "leased", leased.leaseMatches else {
+                throw try await leaseProblem(task: task, lease: request.leaseId, worker: worker, on: connection)
+            }
+            let rows = try await connection.query(
+                "SELECT status, cancel_requested FROM executions WHERE id = \(leased.executionId)", logger: logger)
+            var current = "running"
+            var cancelRequested = false
+            for try await (status, cancel) in rows.decode((String, Bool).self) {
+                current = status
+                cancelRequested = cancel
+            }
+            let reason = String(request.reason.prefix(500))
+            if cancelRequested {
+                try await connection.query(
+                    """
+                    UPDATE tasks SET status = 'cancelled', lease_id = NULL, lease_expires_at = NULL, worker_id = NULL,
+                        finished_at = now(), last_error = \(reason)
+                    WHERE id = \(task)
+                    """, logger: logger)
+                try await journal.transition(
+                    execution: leased.executionId, from: current, to: .cancelled, turn: leased.turn,
+                    reason: "cancelled; the worker released the task (\(reason))", decider: "system")
+                return ReleaseTaskResponse(taskStatus: "cancelled", executionStatus: .cancelled)
+            }
+            try await connection.query(
+                """
+                UPDATE tasks SET status = 'queued', max_attempts = max_attempts + 1, lease_id = NULL,
+                    lease_expires_at = NULL, worker_id = NULL, available_at = now(),
+                    last_error = 'released by the worker: ' || \(reason)
+                WHERE id = \(task)
+                """, logger: logger)
+            try await journal.transition(
+                execution: leased.executionId, from: current, to: .queued, turn: leased.turn,
+                reason: "released by the worker (\(reason)); re-queued", decider: "system")
+            try await Notifications.send(Notifications.task(queue: leased.queueId), on: connection, logger: logger)
+            return ReleaseTaskResponse(taskStatus: "queued", executionStatus: .queued)
         }
     }
 }

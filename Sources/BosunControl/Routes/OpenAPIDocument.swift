@@ -74,7 +74,14 @@ public enum OpenAPIDocument {
         Operation(
             method: "POST", path: "/api/v1/workers/register", summary: "Register a worker with a worker API key", auth: "worker key",
             request: "WorkerRegistrationRequest", responses: [201: "registered", 403: "key bound to another queue"]),
-        Operation(method: "GET", path: "/api/v1/workers", summary: "List workers", auth: "user", responses: [200: "workers"]),
+        Operation(
+            method: "POST", path: "/api/v1/workers/{id}/token",
+            summary: "A fresh token for a live worker (with its worker API key); 404 once it was lost or deregistered",
+            auth: "worker key", responses: [200: "new token", 404: "register again"]),
+        Operation(
+            method: "GET", path: "/api/v1/workers",
+            summary: "List workers with live status (light heartbeat) and the latest full heartbeat", auth: "user",
+            responses: [200: "workers"]),
         Operation(
             method: "POST", path: "/api/v1/workers/{id}/poll", summary: "Long poll for tasks", auth: "worker token",
             request: "PollRequest", responses: [200: "tasks with leases", 204: "the wait ended with no task"]),
@@ -97,6 +104,10 @@ public enum OpenAPIDocument {
         Operation(
             method: "POST", path: "/api/v1/tasks/{id}/fail", summary: "Fail a turn, retryable or not", auth: "worker token",
             request: "FailTaskRequest", responses: [200: "what happens next", 409: "stale lease"]),
+        Operation(
+            method: "POST", path: "/api/v1/tasks/{id}/release",
+            summary: "Give a task back unfinished (worker shutdown): re-queued at once, attempt not counted",
+            auth: "worker token", request: "ReleaseTaskRequest", responses: [200: "re-queued", 409: "stale lease"]),
     ]
 
     /// `(method, path)` pairs in OpenAPI path syntax.

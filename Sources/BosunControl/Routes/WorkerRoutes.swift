@@ -2,6 +2,7 @@ import BosunProtocol
 import Foundation
 import Hummingbird
 import PostgresNIO
+import Redis
 
 /// The worker-facing contract: register, long poll, drain, deregister; and the task lease
 /// operations (renew, events, complete, fail).
@@ -27,9 +28,18 @@ struct WorkerRoutes {
             }
             return JSONResponse(try await registerWorker(principal, apiKey: keyId, body), status: .created)
         }
+        group.post("workers/:id/token") { _, context in
+            let principal = try context.requirePrincipal()
+            guard case .apiKey(_, .worker, let boundQueue) = principal.kind, let boundQueue else {
+                throw APIError.forbidden("a token refresh needs the worker's API key (scope 'worker')")
+            }
+            return JSONResponse(
+                try await refreshToken(principal, worker: try context.parameter("id"), queue: boundQueue))
+        }
         group.get("workers") { _, context in
             let principal = try context.requireUser()
-            return JSONResponse(ItemList(items: try await listWorkers(principal.organizationId)))
+            let workers = try await listWorkers(principal.organizationId)
+            return JSONResponse(ItemList(items: await withLiveStatus(workers, organization: principal.organizationId)))
         }
         group.post("workers/:id/poll") { request, context in
             let (principal, worker, queue) = try workerIdentity(context)
@@ -74,6 +84,14 @@ struct WorkerRoutes {
             let body = try await request.decodeJSON(CompleteTaskRequest.self, limit: services.maxBody)
             return JSONResponse(
                 try await services.tasks.complete(
+                    organization: principal.organizationId, task: try context.parameter("id"), worker: worker,
+                    request: body))
+        }
+        group.post("tasks/:id/release") { request, context in
+            let (principal, worker, _) = try taskIdentity(context)
+            let body = try await request.decodeJSON(ReleaseTaskRequest.self, limit: services.maxBody)
+            return JSONResponse(
+                try await services.tasks.release(
                     organization: principal.organizationId, task: try context.parameter("id"), worker: worker,
                     request: body))
         }
@@ -141,6 +159,8 @@ struct WorkerRoutes {
             guard let (workerId, expiresAt) = registered else {
                 throw APIError(.internalServerError, "internal", "the worker was not registered")
             }
+            let keys = HeartbeatKeys(prefix: "\(configuration.heartbeatKeyPrefix):\(queue.wireName)", workerId: workerId)
+            let grant = try await grantHeartbeatAccess(worker: workerId, keys: keys, on: connection)
             try await ExecutionJournal(connection: connection, logger: logger).audit(
                 actor: principal.actor, action: "worker.register", targetType: "worker", targetId: workerId,
                 details: ["hostname": .string(body.hostname), "queue_id": .string(body.queueId.lowercased)])
@@ -149,12 +169,7 @@ struct WorkerRoutes {
                 metadata: ["bosun.worker.id": "\(workerId.lowercased)", "bosun.org.id": "\(principal.organizationId.lowercased)"])
             return WorkerRegistrationResponse(
                 workerId: workerId, token: token, tokenExpiresAt: expiresAt, queue: queue,
-                heartbeat: HeartbeatSettings(
-                    redisUrl: configuration.redisURL.map(Self.withoutCredentials), username: nil, password: nil,
-                    keyPrefix: "\(configuration.heartbeatKeyPrefix):\(queue.wireName)",
-                    lightIntervalS: configuration.heartbeatLightInterval,
-                    fullIntervalS: configuration.heartbeatFullInterval,
-                    ttlS: configuration.heartbeatLightInterval * 3),
+                heartbeat: heartbeatSettings(keys: keys, grant: grant),
                 poll: PollSettings(maxWaitS: configuration.pollMaxWait.seconds),
                 lease: LeaseSettings(
                     durationS: configuration.leaseDuration.seconds,
@@ -165,12 +180,75 @@ struct WorkerRoutes {
         }
     }
 
+    func heartbeatSettings(keys: HeartbeatKeys, grant: WorkerRedisAccess.Grant?) -> HeartbeatSettings {
+        HeartbeatSettings(
+            redisUrl: grant == nil ? nil : configuration.redisURL.map(Self.withoutCredentials),
+            username: grant?.username, password: grant?.password, keyPrefix: keys.prefix,
+            lightIntervalS: configuration.heartbeatLightInterval, fullIntervalS: configuration.heartbeatFullInterval,
+            ttlS: configuration.heartbeatTTL)
+    }
+
     /// Workers never receive the control API's own Redis credential.
     static func withoutCredentials(_ url: String) -> String {
         guard var components = URLComponents(string: url) else { return url }
         components.user = nil
         components.password = nil
         return components.string ?? url
+    }
+
+    /// The worker's own Redis user. Without Redis (or when it refuses) the worker registers anyway
+    /// and its liveness is judged from PostgreSQL; heartbeats never block registration.
+    func grantHeartbeatAccess(worker: UUID, keys: HeartbeatKeys, on connection: PostgresConnection) async throws
+        -> WorkerRedisAccess.Grant?
+    {
+        guard let redis = services.redis else { return nil }
+        do {
+            let grant = try await WorkerRedisAccess(redis: redis, logger: logger).grant(worker: worker, keys: keys)
+            try await connection.query("UPDATE workers SET heartbeat_redis = true WHERE id = \(worker)", logger: logger)
+            return grant
+        } catch let error as RedisError {
+            logger.warning(
+                "no Redis user for the worker; it will run without heartbeats",
+                metadata: ["bosun.worker.id": "\(worker.lowercased)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// A fresh token for a live worker, asked for with the worker's own API key (same queue).
+    func refreshToken(_ principal: Principal, worker: UUID, queue: UUID) async throws -> WorkerTokenResponse {
+        let token = Credential.newWorkerToken()
+        let ttl = configuration.workerTokenTTL.seconds
+        let (reply, oldHash) = try await database.withTenant(principal.organizationId) { connection in
+            let rows = try await connection.query(
+                """
+                WITH old AS (SELECT id, token_hash FROM workers WHERE id = \(worker) AND queue_id = \(queue)
+                               AND status IN ('active', 'draining') FOR UPDATE)
+                UPDATE workers w SET token_hash = \(Credential.hashParameter(token)),
+                    token_expires_at = now() + make_interval(secs => \(ttl)), last_seen_at = now()
+                FROM old WHERE w.id = old.id
+                RETURNING w.token_expires_at, old.token_hash
+                """, logger: logger)
+            for try await (expires, oldHash) in rows.decode((Date, ByteBuffer).self) {
+                let keys = HeartbeatKeys(
+                    prefix: "\(configuration.heartbeatKeyPrefix):\(TaskQueue.wireName(organizationId: principal.organizationId, queueId: queue))",
+                    workerId: worker)
+                let grant = try await grantHeartbeatAccess(worker: worker, keys: keys, on: connection)
+                return (
+                    WorkerTokenResponse(
+                        workerId: worker, token: token, tokenExpiresAt: expires,
+                        heartbeat: heartbeatSettings(keys: keys, grant: grant)),
+                    Array(buffer: oldHash)
+                )
+            }
+            // Lost, deregistered or unknown: the worker must register again.
+            throw APIError.notFound("worker", worker)
+        }
+        // The old token stops working everywhere, not only in this process's cache.
+        try? await database.withTenant(principal.organizationId) { connection in
+            try await Notifications.send(Notifications.revoke(hash: oldHash), on: connection, logger: logger)
+        }
+        await services.authenticator.invalidate(hash: oldHash)
+        return reply
     }
 
     func listWorkers(_ organization: UUID) async throws -> [WorkerInfo] {
@@ -194,6 +272,56 @@ struct WorkerRoutes {
                         registeredAt: try row.value("registered_at"), lastSeenAt: try row.value("last_seen_at")))
             }
             return items
+        }
+    }
+
+    /// Adds each worker's light and full heartbeat from Redis, one pipelined round trip for the
+    /// page. When Redis cannot be read the state comes from PostgreSQL and says so.
+    func withLiveStatus(_ workers: [WorkerInfo], organization: UUID) async -> [WorkerInfo] {
+        func fromPostgres(_ worker: WorkerInfo) -> WorkerInfo {
+            worker.with(
+                live: WorkerLiveStatus(
+                    state: worker.status == "draining" ? "draining" : "unknown", activeTasks: nil, freeSlots: nil,
+                    lastHeartbeatAt: nil, source: "postgres"),
+                fullHeartbeat: nil)
+        }
+        guard let redis = services.redis, !workers.isEmpty else { return workers.map(fromPostgres) }
+        let keys = workers.map { worker in
+            HeartbeatKeys(
+                prefix: "\(configuration.heartbeatKeyPrefix):\(TaskQueue.wireName(organizationId: organization, queueId: worker.queueId))",
+                workerId: worker.id)
+        }
+        let replies: [RedisReply]
+        do {
+            replies = try await redis.pipeline(keys.flatMap { [["HGETALL", $0.light], ["GET", $0.full]] })
+        } catch {
+            logger.warning("Redis unreadable; worker states come from PostgreSQL", metadata: ["error": "\(error)"])
+            return workers.map(fromPostgres)
+        }
+        return workers.enumerated().map { index, worker in
+            var hash: [String: String] = [:]
+            if case .array(let items) = replies[index * 2] {
+                var iterator = items.makeIterator()
+                while case .string(let field)? = iterator.next(), case .string(let value)? = iterator.next() {
+                    hash[field] = value
+                }
+            }
+            var full: JSONValue?
+            if case .string(let text) = replies[index * 2 + 1] {
+                full = try? WireCoding.decoder().decode(JSONValue.self, from: Data(text.utf8))
+            }
+            guard let state = hash["status"] else {
+                return worker.with(
+                    live: WorkerLiveStatus(
+                        state: "unknown", activeTasks: nil, freeSlots: nil, lastHeartbeatAt: nil, source: "redis"),
+                    fullHeartbeat: full)
+            }
+            return worker.with(
+                live: WorkerLiveStatus(
+                    state: state, activeTasks: hash["active_tasks"].flatMap { Int($0) },
+                    freeSlots: hash["free_slots"].flatMap { Int($0) },
+                    lastHeartbeatAt: hash["last_seen"].flatMap(WireCoding.parseDate), source: "redis"),
+                fullHeartbeat: full)
         }
     }
 
@@ -240,41 +368,21 @@ struct WorkerRoutes {
     }
 
     func deregister(_ principal: Principal, worker: UUID) async throws {
-        let hash = try await database.withTenant(principal.organizationId) { connection -> [UInt8] in
-            let rows = try await connection.query(
-                """
-                UPDATE workers SET status = 'deregistered', token_expires_at = now() WHERE id = \(worker)
-                  AND status <> 'deregistered'
-                RETURNING token_hash
-                """, logger: logger)
-            var hash: [UInt8]?
-            for try await value in rows.decode(ByteBuffer.self) { hash = Array(buffer: value) }
-            guard let hash else { throw APIError.notFound("worker", worker) }
-            // Its leased tasks go back to the queue at once instead of waiting for lease expiry.
-            let requeued = try await connection.query(
-                """
-                UPDATE tasks SET status = 'queued', lease_id = NULL, lease_expires_at = NULL, worker_id = NULL,
-                    available_at = now(), last_error = 'worker deregistered on attempt ' || attempts
-                WHERE worker_id = \(worker) AND status = 'leased'
-                RETURNING execution_id, queue_id, turn_number
-                """, logger: logger)
-            let journal = ExecutionJournal(connection: connection, logger: logger)
-            var queues = Set<UUID>()
-            for try await (execution, queue, turn) in requeued.decode((UUID, UUID, Int32).self) {
-                queues.insert(queue)
-                try await journal.transition(
-                    execution: execution, from: ExecutionStatus.running.rawValue, to: .queued, turn: Int(turn),
-                    reason: "the worker deregistered; re-queued", decider: "system")
-            }
-            for queue in queues {
-                try await Notifications.send(Notifications.task(queue: queue), on: connection, logger: logger)
-            }
-            try await Notifications.send(Notifications.drain(worker: worker), on: connection, logger: logger)
-            try await Notifications.send(Notifications.revoke(hash: hash), on: connection, logger: logger)
-            try await journal.audit(actor: principal.actor, action: "worker.deregister", targetType: "worker", targetId: worker)
-            return hash
+        let removed = try await database.withTenant(principal.organizationId) { connection -> WorkerRemoval.Removed in
+            guard
+                let removed = try await WorkerRemoval(connection: connection, logger: logger).remove(
+                    worker: worker, status: "deregistered", reason: "the worker deregistered")
+            else { throw APIError.notFound("worker", worker) }
+            try await ExecutionJournal(connection: connection, logger: logger).audit(
+                actor: principal.actor, action: "worker.deregister", targetType: "worker", targetId: worker)
+            return removed
         }
         await services.dispatcher.drain(worker: worker)
-        await services.authenticator.invalidate(hash: hash)
+        await services.authenticator.invalidate(hash: removed.tokenHash)
+        if let redis = services.redis {
+            let prefix = "\(configuration.heartbeatKeyPrefix):\(TaskQueue.wireName(organizationId: principal.organizationId, queueId: removed.queue))"
+            await WorkerRedisAccess(redis: redis, logger: logger).revoke(
+                worker: worker, keys: HeartbeatKeys(prefix: prefix, workerId: worker))
+        }
     }
 }

@@ -1,0 +1,67 @@
+import BosunSystem
+import Foundation
+
+/// The processes one task started. Every child gets its own process group, so stopping the task
+/// stops their descendants too; the worker calls `terminateAll` on cancel, lease loss and
+/// shutdown, and nothing a task started outlives it.
+public final class TaskProcesses: Sendable {
+    private let state = LockedState()
+    let baseEnvironment: [String: String]
+    let killGrace: Duration
+
+    public init(
+        baseEnvironment: [String: String] = ProcessInfo.processInfo.environment, killGrace: Duration = .seconds(5)
+    ) {
+        // The worker's own secrets and systemd sockets never reach task processes.
+        self.baseEnvironment = ChildEnvironment.scrubbed(baseEnvironment)
+        self.killGrace = killGrace
+    }
+
+    /// Starts a command for this task. Fails once the task is being stopped, so a runtime racing
+    /// with cancellation cannot leave a process behind.
+    public func spawn(
+        _ executable: String, _ arguments: [String], environment extra: [String: String] = [:],
+        workingDirectory: String? = nil
+    ) throws -> ChildProcess {
+        try state.withLock { state in
+            guard !state.stopping else { throw TurnFailure("the task is stopping; no new processes", retryable: false) }
+            let environment = baseEnvironment.merging(ChildEnvironment.scrubbed(extra)) { _, new in new }
+            let child = try ChildProcess.spawn(
+                executable: executable, arguments: arguments, environment: environment,
+                workingDirectory: workingDirectory)
+            state.children.append(child)
+            return child
+        }
+    }
+
+    /// Process-group ids of the children started so far.
+    public var processGroups: [Int32] { state.withLock { $0.children.map(\.pid) } }
+
+    /// SIGTERM to every child's process group, SIGKILL after the grace period.
+    public func terminateAll() async {
+        let children = state.withLock { state -> [ChildProcess] in
+            state.stopping = true
+            return state.children
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for child in children {
+                group.addTask { _ = await child.terminateGroup(grace: self.killGrace) }
+            }
+        }
+    }
+
+    final class LockedState: @unchecked Sendable {
+        struct Value {
+            var children: [ChildProcess] = []
+            var stopping = false
+        }
+        private let lock = NSLock()
+        private var value = Value()
+
+        func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+            lock.lock()
+            defer { lock.unlock() }
+            return try body(&value)
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import BosunProtocol
+import Foundation
+import Logging
+import Runtimes
+
+/// Delivers one task attempt's events in order, in small batches, at least every `flushInterval`.
+/// A batch that fails stays at the head of the queue and is resent with the same sequence
+/// numbers (the control API ignores seqs it already has), so a transient error loses nothing.
+actor EventStreamer: TurnEventSink {
+    let task: UUID
+    let lease: UUID
+    let session: WorkerSession
+    let logger: Logger
+    let flushInterval: Duration
+    let maxBatch: Int
+
+    private var pending: [TaskEvent] = []
+    private var nextSeq = 1
+    private var lost = false
+    private var failures = 0
+
+    init(
+        task: UUID, lease: UUID, session: WorkerSession, logger: Logger, flushInterval: Duration = .milliseconds(100),
+        maxBatch: Int = 100
+    ) {
+        self.task = task
+        self.lease = lease
+        self.session = session
+        self.logger = logger
+        self.flushInterval = flushInterval
+        self.maxBatch = maxBatch
+    }
+
+    func emit(_ type: String, _ data: JSONValue) async {
+        pending.append(TaskEvent(seq: nextSeq, type: type, data: data, ts: Date()))
+        nextSeq += 1
+    }
+
+    var pendingCount: Int { pending.count }
+
+    /// Runs until cancelled: flushes on a fixed cadence, backing off while the API is unreachable.
+    func run() async {
+        while !Task.isCancelled {
+            let delay = failures == 0 ? flushInterval : Backoff.delay(attempt: failures, base: .milliseconds(200), cap: .seconds(5))
+            try? await Task.sleep(for: delay)
+            if Task.isCancelled { return }
+            _ = await flushOnce()
+        }
+    }
+
+    /// Sends everything pending, retrying transient errors until `deadline`. Returns false when
+    /// events could not be delivered (lease lost, or still failing at the deadline).
+    func flushAll(deadline: ContinuousClock.Instant) async -> Bool {
+        while !pending.isEmpty {
+            if lost { return false }
+            if await flushOnce() { continue }
+            if lost || ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: Backoff.delay(attempt: failures, base: .milliseconds(100), cap: .seconds(2)))
+        }
+        return true
+    }
+
+    /// One batch. True when it was delivered (or there was nothing to send).
+    private func flushOnce() async -> Bool {
+        guard !pending.isEmpty, !lost else { return true }
+        let batch = Array(pending.prefix(maxBatch))
+        do {
+            _ = try await session.withToken { token in
+                try await session.client.appendEvents(token: token, task: task, lease: lease, events: batch)
+            }
+            // Only now drop them: a failed send leaves the batch to go again, same seqs.
+            pending.removeFirst(batch.count)
+            failures = 0
+            return true
+        } catch let error as ControlAPIError where !error.isTransient {
+            // The lease is gone (409/404) or the request is wrong: resending cannot help.
+            lost = true
+            logger.warning(
+                "events can no longer be delivered", metadata: ["error": "\(error)", "events.dropped": "\(pending.count)"])
+            return false
+        } catch {
+            failures += 1
+            if failures == 1 || failures % 20 == 0 {
+                logger.warning("event delivery failed; will resend the same batch", metadata: ["error": "\(error)"])
+            }
+            return false
+        }
+    }
+}

@@ -1,0 +1,338 @@
+import BosunLogging
+import BosunProtocol
+import BosunSystem
+import Dispatch
+import Foundation
+import Logging
+import Runtimes
+
+/// `bosun-worker run`: register, long-poll for as many tasks as there are free slots, supervise
+/// each task, heartbeat, and stop in two levels — `drain` (first SIGTERM/SIGINT: no new work,
+/// running tasks finish within the drain timeout) and `abort` (second signal or drain timeout:
+/// running tasks are stopped and released so another worker takes them at once).
+public final class WorkerDaemon: Sendable {
+    public let configuration: WorkerConfiguration
+    let logger: Logger
+    let ring: LogRing
+    let notifier: SystemdNotifier?
+    let runtimes: [String: any Runtime]
+    let state: WorkerState
+    let session: WorkerSession
+    let control: Control
+    let heartbeat: HeartbeatPublisher
+    let hostname: String
+    let gpus: GPUProbe
+
+    /// Mutable bits the signal path and the poll loop share.
+    actor Control {
+        var poll: Task<[TaskAssignment], any Error>?
+        var registration: Task<WorkerRegistrationResponse, any Error>?
+        var drainStarted: ContinuousClock.Instant?
+        func setPoll(_ task: Task<[TaskAssignment], any Error>?) { poll = task }
+        func setRegistration(_ task: Task<WorkerRegistrationResponse, any Error>?) { registration = task }
+        func markDrain() { if drainStarted == nil { drainStarted = .now } }
+        func cancelInFlight() {
+            poll?.cancel()
+            registration?.cancel()
+        }
+    }
+
+    public init(
+        configuration: WorkerConfiguration, runtimes: [any Runtime], ring: LogRing, logger: Logger,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.configuration = configuration
+        self.ring = ring
+        self.notifier = SystemdNotifier(environment: environment)
+        var table: [String: any Runtime] = [:]
+        for runtime in runtimes { table[runtime.name] = runtime }
+        self.runtimes = table
+        let hostname = configuration.name ?? ProcessInfo.processInfo.hostName
+        self.hostname = hostname
+        self.state = WorkerState(slots: configuration.slots)
+        let request = WorkerRegistrationRequest(
+            queueId: configuration.queueId, hostname: hostname, version: WorkerVersion.current, slots: configuration.slots,
+            runtimes: Self.advertisedRuntimes(runtimes: runtimes, testRuntime: configuration.testRuntime),
+            labels: configuration.labels)
+        let session = WorkerSession(
+            client: ControlClient(baseURL: configuration.controlURL), configuration: configuration, request: request,
+            logger: logger)
+        self.session = session
+        self.control = Control()
+        self.gpus = GPUProbe(timeout: .seconds(5))
+        var versions: [String: String] = [:]
+        for runtime in runtimes { versions[runtime.name] = runtime.version }
+        self.heartbeat = HeartbeatPublisher(
+            session: session, state: state, sampler: SystemSampler(), gpus: gpus, ring: ring, runtimes: versions,
+            workDirectory: configuration.workDirectory, hostname: hostname, logger: logger)
+        self.logger = logger
+    }
+
+    /// With the test runtime every agent runs on it, so the worker claims work for every runtime name.
+    static func advertisedRuntimes(runtimes: [any Runtime], testRuntime: Bool) -> [String] {
+        if testRuntime { return ["agno", "claude_code", "test"] }
+        return runtimes.map(\.name).sorted()
+    }
+
+    var client: ControlClient { session.client }
+
+    /// Runs until the worker has drained (or, with `--once`, finished its task) and deregistered.
+    /// Throws `WorkerFatalError` for what retrying cannot fix.
+    public func run() async throws {
+        let startedAt = ContinuousClock.now
+        try prepareWorkDirectory()
+        ProcessGroupLauncher.ignoreSIGPIPE()
+
+        let facts = HostFacts.collect(gpus: await gpus.probe().devices)
+        await session.updateSystem((try? JSONValue(encoding: facts)) ?? [:])
+        notifier?.send(status: "registering with \(configuration.controlURL.absoluteString)")
+
+        let registrationTask = Task { try await session.register() }
+        await control.setRegistration(registrationTask)
+        if await state.phase == .draining { registrationTask.cancel() }
+        let registration: WorkerRegistrationResponse
+        do {
+            registration = try await registrationTask.value
+        } catch is CancellationError {
+            logger.info("stopped before registration finished")
+            return
+        }
+        await control.setRegistration(nil)
+        var workerLogger = logger
+        workerLogger[metadataKey: "bosun.worker.id"] = "\(registration.workerId.lowercased)"
+        workerLogger[metadataKey: "bosun.org.id"] = "\(registration.queue.organizationId.lowercased)"
+        let logger = workerLogger
+
+        guard await state.phase == .registering else {
+            await deregister(logger: logger)
+            return
+        }
+        await state.setPhase(.polling)
+        notifier?.send(ready: "polling queue \(registration.queue.name) with \(configuration.slots) slot(s)")
+
+        let background = [
+            Task { await heartbeat.run() },
+            Task { await watchdogLoop() },
+            Task { await tokenRefreshLoop(logger: logger) },
+        ]
+
+        await withTaskGroup(of: Void.self) { group in
+            await pollLoop(group: &group, startedAt: startedAt, logger: logger)
+            await waitForRunningTasks(logger: logger)
+            let stillRunning = await state.active.count
+            if stillRunning > 0 {
+                logger.warning("stopping running tasks and releasing them", metadata: ["tasks": "\(stillRunning)"])
+                group.cancelAll()
+            }
+            await group.waitForAll()
+        }
+
+        background.forEach { $0.cancel() }
+        await heartbeat.clear()
+        await deregister(logger: logger)
+        await state.setPhase(.stopped)
+        notifier?.send(status: "stopped")
+        let completed = await state.completed
+        logger.info("worker stopped", metadata: ["tasks_completed": "\(completed)"])
+    }
+
+    /// First call drains, the next aborts.
+    public func requestStop(reason: String) {
+        Task {
+            if await state.beginDrain() {
+                await control.markDrain()
+                logger.info("draining: no new tasks; running tasks may finish", metadata: ["reason": "\(reason)"])
+                notifier?.send(stopping: "draining")
+                guard let worker = await session.workerId else {
+                    await control.cancelInFlight()
+                    return
+                }
+                do {
+                    // The control API ends our pending poll empty, so no task goes to a leaving worker.
+                    try await session.withToken { token in try await self.client.drain(token: token, worker: worker) }
+                } catch {
+                    logger.warning("drain call failed; cancelling the local poll", metadata: ["error": "\(error)"])
+                    await control.cancelInFlight()
+                }
+            } else {
+                logger.warning("second stop signal: stopping running tasks now", metadata: ["reason": "\(reason)"])
+                await state.beginAbort()
+                await control.cancelInFlight()
+            }
+        }
+    }
+
+    private func prepareWorkDirectory() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.workDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw WorkerFatalError(
+                description: "\(WorkerSetting.workDirectory.flag) '\(configuration.workDirectory)' cannot be created: \(error)")
+        }
+        guard access(configuration.workDirectory, W_OK) == 0 else {
+            throw WorkerFatalError(
+                description: "\(WorkerSetting.workDirectory.flag) '\(configuration.workDirectory)' is not writable")
+        }
+    }
+
+    private func pollLoop(group: inout TaskGroup<Void>, startedAt: ContinuousClock.Instant, logger: Logger) async {
+        var failures = 0
+        var firstPoll = true
+        while await state.acceptingWork {
+            await state.waitForFreeSlot()
+            guard await state.acceptingWork, let registration = await session.registration else { break }
+            let free = configuration.once ? 1 : await state.freeSlots
+            let wait = registration.poll.maxWaitS
+            let worker = registration.workerId
+            let session = self.session
+            let client = self.client
+            let poll = Task {
+                try await session.withToken { token in
+                    try await client.poll(token: token, worker: worker, slots: free, wait: wait)
+                }
+            }
+            await control.setPoll(poll)
+            if !(await state.acceptingWork) { poll.cancel() }
+            if firstPoll {
+                firstPoll = false
+                logger.info(
+                    "first poll sent", metadata: ["since_start_ms": "\((ContinuousClock.now - startedAt) / .milliseconds(1))"])
+            }
+            do {
+                let tasks = try await poll.value
+                await control.setPoll(nil)
+                await state.contact(ok: true)
+                failures = 0
+                for assignment in tasks {
+                    await state.taskStarted(assignment.id)
+                    let supervisor = TaskSupervisor(
+                        assignment: assignment, session: session, runtime: runtime(for: assignment),
+                        configuration: configuration, llm: registration.llm, logger: logger)
+                    let state = self.state
+                    group.addTask {
+                        await supervisor.run()
+                        await state.taskFinished(assignment.id)
+                    }
+                }
+                if configuration.once && !tasks.isEmpty {
+                    logger.info("one-shot mode: took a task; no more polls")
+                    _ = await state.beginDrain()
+                }
+            } catch is CancellationError {
+                await control.setPoll(nil)
+            } catch is WorkerGone {
+                await control.setPoll(nil)
+                logger.warning("the control API removed this worker (lost or deregistered); registering again")
+                do {
+                    try await session.register()
+                } catch {
+                    logger.error("cannot register again", metadata: ["error": "\(error)"])
+                    _ = await state.beginDrain()
+                }
+            } catch {
+                await control.setPoll(nil)
+                failures += 1
+                await state.contact(ok: false)
+                let delay = Backoff.delay(attempt: failures, base: .milliseconds(500), cap: .seconds(30))
+                logger.warning(
+                    "poll failed; backing off", metadata: ["error": "\(error)", "retry_in_ms": "\(delay / .milliseconds(1))"])
+                await sleepUnlessStopping(delay)
+            }
+        }
+    }
+
+    private func runtime(for assignment: TaskAssignment) -> (any Runtime)? {
+        if configuration.testRuntime { return runtimes["test"] }
+        return runtimes[assignment.agent.runtime]
+    }
+
+    /// Waits for running tasks: until they finish, a second signal, or the drain timeout
+    /// (one-shot mode without a signal waits for its task however long it takes).
+    private func waitForRunningTasks(logger: Logger) async {
+        var lastExtend = ContinuousClock.now - .seconds(60)
+        while await !state.active.isEmpty, await !state.aborting {
+            if let started = await control.drainStarted {
+                if ContinuousClock.now - started >= configuration.drainTimeout {
+                    logger.warning("drain timeout reached", metadata: ["timeout_s": "\(configuration.drainTimeout)"])
+                    await state.beginAbort()
+                    break
+                }
+                // Tell systemd the stop is progressing so TimeoutStopSec does not kill a healthy drain.
+                if ContinuousClock.now - lastExtend >= .seconds(5) {
+                    lastExtend = .now
+                    let running = await state.active.count
+                    notifier?.send(extendTimeout: .seconds(15), status: "draining: \(running) task(s) running")
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    private func sleepUnlessStopping(_ delay: Duration) async {
+        let end = ContinuousClock.now + delay
+        while ContinuousClock.now < end, await state.acceptingWork {
+            try? await Task.sleep(for: min(.milliseconds(100), end - .now))
+        }
+    }
+
+    /// WATCHDOG=1 only while the control API answers: a worker cut off from it is restarted.
+    private func watchdogLoop() async {
+        guard let notifier, let interval = notifier.watchdogInterval else { return }
+        while !Task.isCancelled {
+            if await state.controlReachable { notifier.send(watchdog: ()) }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    private func tokenRefreshLoop(logger: Logger) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(15))
+            guard let registration = await session.registration else { continue }
+            let ttl = registration.tokenExpiresAt.timeIntervalSince(Date())
+            do {
+                // Refresh when less than a fifth of an hour-long token is left (at least a minute).
+                try await session.refreshIfExpiring(within: max(ttl > 0 ? 720 : 0, 60))
+            } catch {
+                logger.warning("token refresh failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func deregister(logger: Logger) async {
+        guard let worker = await session.workerId else { return }
+        for attempt in 1...5 {
+            do {
+                try await session.withToken { token in try await self.client.deregister(token: token, worker: worker) }
+                logger.info("deregistered")
+                return
+            } catch let error as ControlAPIError where !error.isTransient {
+                logger.info("deregistration not needed", metadata: ["error": "\(error)"])
+                return
+            } catch {
+                if attempt == 5 {
+                    logger.warning("could not deregister; the control API will mark this worker lost", metadata: ["error": "\(error)"])
+                    return
+                }
+                try? await Task.sleep(for: Backoff.delay(attempt: attempt, base: .milliseconds(200), cap: .seconds(2)))
+            }
+        }
+    }
+}
+
+extension SystemdNotifier {
+    /// sd_notify is best effort: a full socket must never stop the worker.
+    func send(ready status: String) { try? send("READY=1\nSTATUS=\(status)") }
+    func send(status: String) { try? send("STATUS=\(status)") }
+    func send(stopping status: String) { try? send("STOPPING=1\nSTATUS=\(status)") }
+    func send(watchdog: Void) { try? send("WATCHDOG=1") }
+    func send(extendTimeout: Duration, status: String) {
+        try? send("EXTEND_TIMEOUT_USEC=\(extendTimeout / .microseconds(1))\nSTATUS=\(status)")
+    }
+}
+
+extension JSONValue {
+    init(encoding value: some Encodable) throws {
+        let data = try WireCoding.encoder().encode(value)
+        self = try WireCoding.decoder().decode(JSONValue.self, from: data)
+    }
+}
