@@ -8,13 +8,18 @@ public final class TaskProcesses: Sendable {
     private let state = LockedState()
     let baseEnvironment: [String: String]
     let killGrace: Duration
+    /// The task's own leaf cgroup when systemd delegated one to the worker: it also catches
+    /// processes that left their process group (setsid, daemonising tools).
+    public let cgroup: TaskCgroup?
 
     public init(
-        baseEnvironment: [String: String] = ProcessInfo.processInfo.environment, killGrace: Duration = .seconds(5)
+        baseEnvironment: [String: String] = ProcessInfo.processInfo.environment, killGrace: Duration = .seconds(5),
+        cgroup: TaskCgroup? = nil
     ) {
         // The worker's own secrets and systemd sockets never reach task processes.
         self.baseEnvironment = ChildEnvironment.scrubbed(baseEnvironment)
         self.killGrace = killGrace
+        self.cgroup = cgroup
     }
 
     /// Starts a command for this task. Fails once the task is being stopped, so a runtime racing
@@ -26,6 +31,15 @@ public final class TaskProcesses: Sendable {
         try state.withLock { state in
             guard !state.stopping else { throw TurnFailure("the task is stopping; no new processes", retryable: false) }
             let environment = baseEnvironment.merging(ChildEnvironment.scrubbed(extra)) { _, new in new }
+            var executable = executable
+            var arguments = arguments
+            if let cgroup {
+                // Joins the task's cgroup before it runs anything: moving it after the spawn
+                // races with the children it forks at once. (The sandbox helper of the MCP and
+                // sandbox issue will do this join itself, before execve.)
+                arguments = ["-c", #"echo $$ > "$0/cgroup.procs" && exec "$@""#, cgroup.path, executable] + arguments
+                executable = "/bin/sh"
+            }
             let child = try ChildProcess.spawn(
                 executable: executable, arguments: arguments, environment: environment,
                 workingDirectory: workingDirectory)
@@ -48,6 +62,16 @@ public final class TaskProcesses: Sendable {
                 group.addTask { _ = await child.terminateGroup(grace: self.killGrace) }
             }
         }
+        if let cgroup, cgroup.isPopulated {
+            try? cgroup.kill()
+            _ = await cgroup.waitUntilEmpty(timeout: .seconds(2))
+        }
+    }
+
+    /// Stops everything and removes the task's cgroup.
+    public func finish() async {
+        await terminateAll()
+        try? cgroup?.remove()
     }
 
     final class LockedState: @unchecked Sendable {

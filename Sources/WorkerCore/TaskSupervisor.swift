@@ -1,4 +1,5 @@
 import BosunProtocol
+import BosunSystem
 import Foundation
 import Logging
 import Runtimes
@@ -33,12 +34,14 @@ struct TaskSupervisor: Sendable {
     let runtime: (any Runtime)?
     let configuration: WorkerConfiguration
     let llm: LLMSettings
+    let cgroupRoot: TaskCgroupRoot?
     let logger: Logger
 
     init(
         assignment: TaskAssignment, session: WorkerSession, runtime: (any Runtime)?,
-        configuration: WorkerConfiguration, llm: LLMSettings, logger: Logger
+        configuration: WorkerConfiguration, llm: LLMSettings, cgroupRoot: TaskCgroupRoot?, logger: Logger
     ) {
+        self.cgroupRoot = cgroupRoot
         self.assignment = assignment
         self.session = session
         self.runtime = runtime
@@ -69,7 +72,15 @@ struct TaskSupervisor: Sendable {
             return
         }
         let events = EventStreamer(task: taskId, lease: leaseId, session: session, logger: logger)
-        let processes = TaskProcesses(killGrace: configuration.killGrace)
+        var cgroup: TaskCgroup?
+        if let cgroupRoot {
+            do {
+                cgroup = try cgroupRoot.create(name: assignment.id.lowercased)
+            } catch {
+                logger.warning("no cgroup for this task; its process groups still are", metadata: ["error": "\(error)"])
+            }
+        }
+        let processes = TaskProcesses(killGrace: configuration.killGrace, cgroup: cgroup)
         let stop = StopSignal()
         let workspace = URL(fileURLWithPath: configuration.workDirectory)
             .appendingPathComponent("executions").appendingPathComponent(assignment.executionId.lowercased).path
@@ -106,7 +117,7 @@ struct TaskSupervisor: Sendable {
         // cut short the grace period and the release/fail report.
         await Task { [reason] in
             // Nothing the turn started outlives it, even when it ended normally.
-            await processes.terminateAll()
+            await processes.finish()
             await report(outcome, stop: reason, events: events)
             try? FileManager.default.removeItem(atPath: workspace)
         }.value

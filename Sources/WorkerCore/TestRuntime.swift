@@ -14,6 +14,8 @@ import Runtimes
 /// - `sleep S`: wait S seconds (cancellable)
 /// - `spawn S`: start `sh -c 'sleep S & sleep S & wait'` in its own process group, emit a
 ///   `test.spawned` event with the shell's pid and its children's pids, and wait for it
+/// - `escape S`: start `setsid sleep S` (outside the task's process group), emit `test.escaped`
+///   with its pid, and wait S seconds
 /// - `env NAME`: run `env` as a task process; the answer is `NAME=value` or `NAME is unset`
 /// - `fail MESSAGE`: fail, not retryable · `crash MESSAGE`: fail, retryable
 /// - `ask QUESTION`: answer with a question for the user (waiting_for_input)
@@ -64,6 +66,23 @@ public struct TestRuntime: Runtime {
                 let status = await child.wait()
                 try Task.checkCancellation()
                 answer = "spawned processes exited: \(status)"
+            case "escape":
+                // A process that leaves the task's process group (setsid): only a per-task
+                // cgroup can stop it. Tests use it to prove cgroup.kill reaches it.
+                let seconds = Double(argument) ?? 60
+                let pidFile = URL(fileURLWithPath: context.workspace).appendingPathComponent("escaped.pids").path
+                let child = try context.processes.spawn(
+                    "/bin/sh", ["-c", "setsid sleep \(seconds) </dev/null >/dev/null 2>&1 & echo $! >> \(pidFile); wait"],
+                    workingDirectory: context.workspace)
+                var escaped: [String] = []
+                for _ in 0..<100 where escaped.isEmpty {
+                    try await Task.sleep(for: .milliseconds(50))
+                    escaped = ((try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+                }
+                await context.events.emit(
+                    "test.escaped", ["pid": .number(Double(child.pid)), "children": .array(escaped.compactMap { Double($0) }.map { .number($0) })])
+                _ = await child.wait()
+                try await Task.sleep(for: .seconds(seconds))
             case "env":
                 // Answers with what a task process sees for one variable (secrets must not leak).
                 let child = try context.processes.spawn("/usr/bin/env", [], workingDirectory: context.workspace)

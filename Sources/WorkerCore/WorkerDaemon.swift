@@ -22,6 +22,7 @@ public final class WorkerDaemon: Sendable {
     let heartbeat: HeartbeatPublisher
     let hostname: String
     let gpus: GPUProbe
+    let cgroupRoot: TaskCgroupRoot?
 
     /// Mutable bits the signal path and the poll loop share.
     actor Control {
@@ -65,7 +66,28 @@ public final class WorkerDaemon: Sendable {
         self.heartbeat = HeartbeatPublisher(
             session: session, state: state, sampler: SystemSampler(), gpus: gpus, ring: ring, runtimes: versions,
             workDirectory: configuration.workDirectory, hostname: hostname, logger: logger)
+        self.cgroupRoot = Self.taskCgroupRoot(environment: environment, logger: logger)
         self.logger = logger
+    }
+
+    /// Per-task cgroups when systemd delegated a subtree (`Delegate=yes`). systemd >= 254 starts
+    /// the worker in `<unit>/supervisor` (`DelegateSubgroup=`); older ones start it in the unit's
+    /// cgroup, and the worker moves itself into `supervisor` — only under systemd
+    /// (`INVOCATION_ID`), because outside it a writable cgroup is not proof of delegation.
+    static func taskCgroupRoot(environment: [String: String], logger: Logger) -> TaskCgroupRoot? {
+        if let root = TaskCgroup.delegatedRoot() {
+            logger.info("per-task cgroups on", metadata: ["cgroup": "\(root.path)"])
+            return root
+        }
+        guard environment["INVOCATION_ID"] != nil, environment["BOSUN_WORKER_TASK_CGROUPS"] != "off" else { return nil }
+        do {
+            let root = try TaskCgroup.enterSupervisorSubgroup()
+            logger.info("per-task cgroups on", metadata: ["cgroup": "\(root.path)"])
+            return root
+        } catch {
+            logger.notice("per-task cgroups off (process groups only)", metadata: ["reason": "\(error)"])
+            return nil
+        }
     }
 
     /// With the test runtime every agent runs on it, so the worker claims work for every runtime name.
@@ -207,7 +229,7 @@ public final class WorkerDaemon: Sendable {
                     await state.taskStarted(assignment.id)
                     let supervisor = TaskSupervisor(
                         assignment: assignment, session: session, runtime: runtime(for: assignment),
-                        configuration: configuration, llm: registration.llm, logger: logger)
+                        configuration: configuration, llm: registration.llm, cgroupRoot: cgroupRoot, logger: logger)
                     let state = self.state
                     group.addTask {
                         await supervisor.run()

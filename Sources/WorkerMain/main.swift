@@ -28,7 +28,7 @@ struct Run: AsyncParsableCommand {
             Required: the control API URL, a worker API key (scope 'worker') and the queue id, e.g.
               BOSUN_CONTROL_URL=http://127.0.0.1:8080 BOSUN_API_KEY=bsk_... BOSUN_QUEUE_ID=<uuid> bosun-worker run
             A TOML file may hold the same settings by their TOML names (control_url, api_key, queue_id, slots,
-            work_dir, name, log_level, log_format, drain_timeout_s, kill_grace_s, once, [labels]).
+            work_dir, name, log_level, log_format, drain_timeout_s, kill_grace_s, once, test_runtime, [labels]).
             """)
 
     @Option(help: "TOML configuration file.")

@@ -9,6 +9,13 @@ public struct Tenant: Sendable {
     public let queueId: UUID
     public let admin: APIClient
 
+    public init(organizationId: UUID, environmentId: UUID, queueId: UUID, admin: APIClient) {
+        self.organizationId = organizationId
+        self.environmentId = environmentId
+        self.queueId = queueId
+        self.admin = admin
+    }
+
     public static func create(on server: TestServer, name: String = "test-\(UUID().uuidString.prefix(13))") async throws
         -> Tenant
     {

@@ -78,6 +78,42 @@ import Testing
     }
 }
 
+extension WorkerFaultTests {
+    /// The control API goes away mid-turn and comes back on the same address: renewals, events
+    /// and the completion are retried, nothing is lost or duplicated, and the turn is not re-run.
+    @Test func aControlAPIRestartMidTurnLosesNoEvents() async throws {
+        try await Harness.run(WorkerDaemonTests.fast) { h in
+            let agent = try await h.tenant.createAgent()
+            let worker = try await h.worker()
+            try await worker.waitForLog("first poll sent")
+            let execution = try await h.tenant.submit(agent: agent.id, input: "events 3; sleep 3; events 3; echo done")
+            try await eventually("the first events") {
+                try await h.tenant.events(execution.id).filter { $0.type == "test.tick" }.count == 3 ? true : nil
+            }
+            let port = h.server.port
+            await h.server.stop()
+            try await Task.sleep(for: .milliseconds(1500))
+            let restarted = try await TestServer.start { configuration in
+                WorkerDaemonTests.fast(&configuration)
+                configuration.databaseURL = h.server.server.services.configuration.databaseURL
+                configuration.port = port
+            }
+            h.onShutdown { await restarted.stop() }
+            let tenant = Tenant(
+                organizationId: h.tenant.organizationId, environmentId: h.tenant.environmentId,
+                queueId: h.tenant.queueId, admin: APIClient(baseURL: restarted.baseURL, token: h.tenant.admin.token))
+            let done = try await tenant.waitForStatus(execution.id, [.completed, .failed])
+            #expect(done.status == .completed)
+            #expect(done.output == "done")
+            let events = try await tenant.events(execution.id)
+            let ticks = events.filter { $0.type == "test.tick" }.compactMap { $0.data["index"]?.numberValue }
+            #expect(ticks == [0, 1, 2, 0, 1, 2])
+            #expect(events.filter { $0.type == "run_started" }.count == 1)
+            #expect(try await tenant.transitions(execution.id).filter { $0.to == "running" }.count == 1)
+        }
+    }
+}
+
 /// A private redis-server this test may stop and start.
 final class RedisServer: @unchecked Sendable {
     let port: Int

@@ -48,6 +48,15 @@ final class WorkerProcess: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
     }
 
+    /// Starts the worker inside `cgroup` (a directory under the cgroup2 mount), as systemd
+    /// starts it in `<unit>/supervisor` with `DelegateSubgroup=supervisor`.
+    func startInCgroup(_ cgroup: String) throws -> WorkerProcess {
+        let binary = process.executableURL!.path
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "echo $$ > '\(cgroup)/cgroup.procs' && exec '\(binary)' \"$@\"", "sh"] + (process.arguments ?? [])
+        return try start()
+    }
+
     func start() throws -> WorkerProcess {
         try process.run()
         return self
@@ -204,9 +213,10 @@ final class Harness: @unchecked Sendable {
                 environment: environment))
     }
 
-    /// Starts `worker` and stops it at the end of the test.
-    func adopt(_ worker: WorkerProcess) throws -> WorkerProcess {
+    /// Starts `worker` (in `cgroup` when given) and stops it at the end of the test.
+    func adopt(_ worker: WorkerProcess, inCgroup cgroup: String? = nil) throws -> WorkerProcess {
         lock.withLock { workers.append(worker) }
+        if let cgroup { return try worker.startInCgroup(cgroup) }
         return try worker.start()
     }
 

@@ -42,8 +42,6 @@ enum Migrations {
         Migration(version: 3, name: "worker liveness", sql: workerLiveness),
     ]
 
-    /// Routing counts a queue's open tasks on every AUTO submit, and the claim takes queued tasks
-    /// oldest first; without these the first scanned and the second sorted every open task.
     /// Lost-worker detection runs across organizations, like lease expiry: one definer function
     /// lists the live workers (and nothing else); marking one lost happens per tenant as the app role.
     static let workerLiveness = """
@@ -58,6 +56,8 @@ enum Migrations {
         GRANT EXECUTE ON FUNCTION bosun_live_workers() TO bosun_app;
         """
 
+    /// Routing counts a queue's open tasks on every AUTO submit, and the claim takes queued tasks
+    /// oldest first; without these the first scanned and the second sorted every open task.
     static let dispatchIndexes = """
         CREATE INDEX tasks_open_per_queue ON tasks (queue_id) WHERE status IN ('queued', 'leased');
         DROP INDEX tasks_ready;
