@@ -37,7 +37,7 @@ let package = Package(
 
         .target(
             name: "BosunLogging",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["BosunProtocol", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -1,3 +1,4 @@
+import BosunProtocol
 import Foundation
 import Logging
 
@@ -67,7 +68,7 @@ public struct RingLogHandler: LogHandler {
         var merged = inner.metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let ts = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        let ts = InternetDate.format(Date())
         ring.append("\(ts) \(event.level.rawValue) \(label): \(event.message)\(fields.isEmpty ? "" : " " + fields)")
     }
 }

@@ -27,10 +27,11 @@ public enum WireCoding {
     }
 
     public static func formatDate(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        InternetDate.format(date)
     }
 
     public static func parseDate(_ text: String) -> Date? {
+        if let date = InternetDate.parse(text) { return date }
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
         return try? Date.ISO8601FormatStyle().parse(text)
     }

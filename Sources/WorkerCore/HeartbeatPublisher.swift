@@ -98,7 +98,7 @@ actor HeartbeatPublisher {
                 "version", WorkerVersion.current, "queue_id", registration.queue.id.uuidString.lowercased(),
             ],
             ["EXPIRE", keys.light, String(ttl)],
-            ["ZADD", keys.queueWorkers, String(format: "%.3f", now.timeIntervalSince1970), registration.workerId.uuidString.lowercased()],
+            ["ZADD", keys.queueWorkers, String(Double(Int64(now.timeIntervalSince1970 * 1000)) / 1000), registration.workerId.uuidString.lowercased()],
         ]
         return await send(commands, what: "light heartbeat", registration: registration) { self.lightSent += 1 }
     }

@@ -207,10 +207,13 @@ struct ExecutionRoutes {
         var cursorDate: Date?
         var cursorId: UUID?
         if let cursor = query.get("cursor") {
+            // created_at travels in whole microseconds (PostgreSQL's precision): a millisecond
+            // cursor would skip rows created later in the same millisecond.
             guard let data = Data(base64Encoded: cursor), let text = String(data: data, encoding: .utf8),
-                let bar = text.firstIndex(of: "|"), let date = WireCoding.parseDate(String(text[..<bar])),
+                let bar = text.firstIndex(of: "|"), let micros = Int64(text[..<bar]),
                 let id = UUID(uuidString: String(text[text.index(after: bar)...]))
             else { throw APIError.badRequest("'cursor' is not a cursor this server handed out") }
+            let date = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
             cursorDate = date
             cursorId = id
         }
@@ -229,7 +232,8 @@ struct ExecutionRoutes {
             if items.count > limit {
                 items.removeLast()
                 let last = items[items.count - 1]
-                next = Data("\(WireCoding.formatDate(last.createdAt))|\(last.id.lowercased)".utf8).base64EncodedString()
+                let micros = Int64((last.createdAt.timeIntervalSince1970 * 1_000_000).rounded())
+                next = Data("\(micros)|\(last.id.lowercased)".utf8).base64EncodedString()
             }
             return ExecutionList(items: items, nextCursor: next)
         }
