@@ -100,7 +100,11 @@ struct WorkerBenchmark: AsyncParsableCommand {
         try await Task.sleep(for: .milliseconds(Int64(idleSeconds * 1000)))
         let elapsed = (ContinuousClock.now - clock) / .seconds(1)
         let cpu = (idle.cpuSeconds() - before) / elapsed * 100
-        print(String(format: "idle RSS: %.1f MB (peak %.1f MB)", idle.rssMB(field: "VmRSS"), idle.rssMB(field: "VmHWM")))
+        print(
+            String(
+                format: "idle RSS: %.1f MB (peak %.1f MB); PSS %.1f MB; private dirty (the worker's own heap) %.1f MB",
+                idle.rssMB(field: "VmRSS"), idle.rssMB(field: "VmHWM"), idle.rollupMB("Pss"), idle.rollupMB("Private_Dirty")))
+        print("  (RSS counts the resident pages of shared libraries: the Swift runtime and Foundation alone are ~18 MB)")
         print(String(format: "idle CPU: %.3f %% of one core over %.0f s", cpu, elapsed))
         await idle.stop()
     }
@@ -181,6 +185,16 @@ final class RunningWorker: @unchecked Sendable {
         for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
             let kilobytes = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
             return kilobytes / 1024
+        }
+        return 0
+    }
+
+    /// A field of /proc/<pid>/smaps_rollup, in MB.
+    func rollupMB(_ field: String) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/smaps_rollup", encoding: .utf8)
+        else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
+            return (line.split(separator: " ").compactMap { Double($0) }.first ?? 0) / 1024
         }
         return 0
     }
