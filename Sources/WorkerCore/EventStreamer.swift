@@ -72,6 +72,10 @@ actor EventStreamer: TurnEventSink {
             pending.removeFirst(batch.count)
             failures = 0
             return true
+        } catch let error as WorkerGone {
+            lost = true
+            logger.warning("events can no longer be delivered", metadata: ["error": "\(error)"])
+            return false
         } catch let error as ControlAPIError where !error.isTransient {
             // The lease is gone (409/404) or the request is wrong: resending cannot help.
             lost = true

@@ -151,6 +151,14 @@ struct TaskSupervisor: Sendable {
                 }
             } catch is CancellationError {
                 return
+            } catch let error as WorkerGone {
+                // The control API removed this worker (lost, deregistered): its leases are gone.
+                logger.warning("lease lost; stopping the turn", metadata: ["error": "\(error)"])
+                if await stop.set(.leaseLost(error.detail)) {
+                    turn.cancel()
+                    await processes.terminateAll()
+                }
+                return
             } catch let error as ControlAPIError where !error.isTransient {
                 logger.warning("lease lost; stopping the turn", metadata: ["error": "\(error)"])
                 if await stop.set(.leaseLost(error.detail)) {
@@ -227,6 +235,9 @@ struct TaskSupervisor: Sendable {
                 return
             } catch let error as ControlAPIError where !error.isTransient {
                 logger.warning("\(what) was refused", metadata: ["error": "\(error)"])
+                return
+            } catch let error as WorkerGone {
+                logger.warning("\(what) cannot be sent", metadata: ["error": "\(error)"])
                 return
             } catch {
                 attempt += 1

@@ -41,7 +41,7 @@ actor WorkerSession {
     /// Registers, retrying with backoff and jitter while the control API is unreachable. A refused
     /// key or a bad request is fatal: retrying would only hide the mistake.
     @discardableResult
-    func register(isCancelled: @Sendable () async -> Bool = { false }) async throws -> WorkerRegistrationResponse {
+    func register() async throws -> WorkerRegistrationResponse {
         var attempt = 0
         while true {
             do {
@@ -76,7 +76,6 @@ actor WorkerSession {
                     "cannot register yet; retrying",
                     metadata: ["error": "\(error)", "attempt": "\(attempt)", "retry_in_ms": "\(delay / .milliseconds(1))"])
                 try await Task.sleep(for: delay)
-                if await isCancelled() { throw CancellationError() }
             }
         }
     }

@@ -14,9 +14,7 @@ actor WorkerState {
     private(set) var active: Set<UUID> = []
     private(set) var completed = 0
     private(set) var controlReachable = true
-    private(set) var lastControlContact = Date()
     private var slotWaiters: [CheckedContinuation<Void, Never>] = []
-    private var stopHandlers: [@Sendable () -> Void] = []
 
     init(slots: Int) { self.slots = slots }
 
@@ -41,17 +39,13 @@ actor WorkerState {
         wakeSlotWaiters()
     }
 
-    func contact(ok: Bool) {
-        controlReachable = ok
-        if ok { lastControlContact = Date() }
-    }
+    func contact(ok: Bool) { controlReachable = ok }
 
     /// Begins a drain; false when one was already under way (the caller then escalates).
     func beginDrain() -> Bool {
         guard phase != .draining && phase != .stopped else { return false }
         phase = .draining
         wakeSlotWaiters()
-        runStopHandlers()
         return true
     }
 
@@ -59,22 +53,6 @@ actor WorkerState {
         aborting = true
         if phase != .stopped { phase = .draining }
         wakeSlotWaiters()
-        runStopHandlers()
-    }
-
-    /// Called once when the worker starts to stop (drain or abort): interrupts sleeps and polls.
-    func onStop(_ handler: @escaping @Sendable () -> Void) {
-        if phase == .draining || phase == .stopped || aborting {
-            handler()
-        } else {
-            stopHandlers.append(handler)
-        }
-    }
-
-    private func runStopHandlers() {
-        let handlers = stopHandlers
-        stopHandlers = []
-        handlers.forEach { $0() }
     }
 
     /// Returns when a slot frees up or the worker stops taking work.

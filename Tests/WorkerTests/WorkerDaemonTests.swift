@@ -240,6 +240,25 @@ import Testing
         }
     }
 
+    @Test func aWorkerRemovedByAnAdminRegistersAgainAndKeepsWorking() async throws {
+        try await Harness.run(Self.fast) { h in
+            let agent = try await h.tenant.createAgent()
+            let worker = try await h.worker()
+            try await worker.waitForLog("first poll sent")
+            let first = try #require(try await h.tenant.workers().first)
+            let reply = try await h.tenant.admin.send(.DELETE, "/api/v1/workers/\(first.id.uuidString.lowercased())")
+            #expect(reply.status == 204)
+            // Its token is revoked: the refresh finds no worker, so it registers as a new one.
+            let second = try await eventually("the worker to register again") { () -> WorkerInfo? in
+                try await h.tenant.workers().first { $0.id != first.id }
+            }
+            #expect(second.hostname == first.hostname)
+            let execution = try await h.tenant.submit(agent: agent.id, input: "echo back again")
+            #expect(try await h.tenant.waitForStatus(execution.id, [.completed, .failed]).output == "back again")
+            #expect(worker.log.contains("registering again"))
+        }
+    }
+
     @Test func aRefusedAPIKeyIsAClearFatalError() async throws {
         try await Harness.run(Self.fast) { h in
         let tenant = h.tenant
