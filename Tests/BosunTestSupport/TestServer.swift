@@ -27,9 +27,21 @@ public final class TestServer: Sendable {
         // Stopped gracefully, not by cancellation: a connection accepted while a cancelled server
         // tears down trips a fatal error in NIO's async writer.
         let group = ServiceGroup(configuration: .init(services: [app], logger: TestEnvironment.logger))
-        let task = Task { try await group.run() }
+        let task = Task {
+            // A server that fails to start (a migration error, a taken port) ends the port
+            // stream, so the test fails with the error instead of waiting for ever.
+            defer { portContinuation.finish() }
+            try await group.run()
+        }
         var iterator = portStream.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw TestFailure("the server did not start") }
+        guard let port = await iterator.next() else {
+            do {
+                try await task.value
+            } catch {
+                throw TestFailure("the server did not start: \(error)")
+            }
+            throw TestFailure("the server did not start")
+        }
         return TestServer(port: port, server: server, task: task, group: group)
     }
 

@@ -65,14 +65,24 @@ enum Migrations {
         """
 
     static let initialSchema = #"""
+    -- Roles are cluster-wide while the migration lock is per database: two databases of one
+    -- cluster migrating at once (tests do) race here, and the loser must not fail.
     DO $$
     BEGIN
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bosun_app') THEN
-            CREATE ROLE bosun_app NOLOGIN NOBYPASSRLS;
+            BEGIN
+                CREATE ROLE bosun_app NOLOGIN NOBYPASSRLS;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            END;
+        END IF;
+        IF NOT pg_has_role(CURRENT_USER, 'bosun_app', 'MEMBER') THEN
+            BEGIN
+                GRANT bosun_app TO CURRENT_USER;
+            EXCEPTION WHEN duplicate_object OR unique_violation OR internal_error THEN NULL;
+            END;
         END IF;
     END
     $$;
-    GRANT bosun_app TO CURRENT_USER;
 
     -- The organization a transaction acts for; NULL (so no tenant row matches) when unset.
     CREATE FUNCTION bosun_current_org() RETURNS uuid
