@@ -35,13 +35,18 @@ struct TaskSupervisor: Sendable {
     let configuration: WorkerConfiguration
     let llm: LLMSettings
     let cgroupRoot: TaskCgroupRoot?
+    /// Tells the worker whether the control API answered; the systemd watchdog depends on it,
+    /// and a worker whose slots are all busy learns it only from renewals.
+    let onContact: @Sendable (Bool) async -> Void
     let logger: Logger
 
     init(
         assignment: TaskAssignment, session: WorkerSession, runtime: (any Runtime)?,
-        configuration: WorkerConfiguration, llm: LLMSettings, cgroupRoot: TaskCgroupRoot?, logger: Logger
+        configuration: WorkerConfiguration, llm: LLMSettings, cgroupRoot: TaskCgroupRoot?,
+        onContact: @escaping @Sendable (Bool) async -> Void = { _ in }, logger: Logger
     ) {
         self.cgroupRoot = cgroupRoot
+        self.onContact = onContact
         self.assignment = assignment
         self.session = session
         self.runtime = runtime
@@ -140,6 +145,7 @@ struct TaskSupervisor: Sendable {
                     try await client.renew(token: token, task: taskId, lease: leaseId)
                 }
                 failures = 0
+                await onContact(true)
                 expiresAt = ContinuousClock.now + .milliseconds(Int64(assignment.lease.durationS * 1000))
                 if reply.cancelRequested {
                     logger.info("cancel requested; stopping the turn")
@@ -168,6 +174,7 @@ struct TaskSupervisor: Sendable {
                 return
             } catch {
                 failures += 1
+                await onContact(false)
                 if ContinuousClock.now >= expiresAt {
                     // Another worker may hold the task by now; running on would duplicate work.
                     logger.warning("lease expired while the control API was unreachable; stopping the turn")

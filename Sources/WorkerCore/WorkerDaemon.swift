@@ -229,7 +229,8 @@ public final class WorkerDaemon: Sendable {
                     await state.taskStarted(assignment.id)
                     let supervisor = TaskSupervisor(
                         assignment: assignment, session: session, runtime: runtime(for: assignment),
-                        configuration: configuration, llm: registration.llm, cgroupRoot: cgroupRoot, logger: logger)
+                        configuration: configuration, llm: registration.llm, cgroupRoot: cgroupRoot,
+                        onContact: { [state] ok in await state.contact(ok: ok) }, logger: logger)
                     let state = self.state
                     group.addTask {
                         await supervisor.run()
