@@ -114,6 +114,38 @@ extension WorkerFaultTests {
     }
 }
 
+extension WorkerFaultTests {
+    /// With Redis down the sweeper judges liveness by PostgreSQL's last-seen time alone: a worker
+    /// killed meanwhile is still found lost, and the worker list says where its state came from.
+    @Test func aWorkerDyingWhileRedisIsDownIsFoundLostFromPostgreSQL() async throws {
+        let redis = try await RedisServer.start()
+        try await Harness.run({ configuration in
+            configuration.redisURL = redis.url
+            WorkerDaemonTests.fast(&configuration)
+        }) { h in
+            h.onShutdown { await redis.stop() }
+            let agent = try await h.tenant.createAgent()
+            let worker = try await h.worker()
+            try await worker.waitForLog("first poll sent")
+            let execution = try await h.tenant.submit(agent: agent.id, input: "sleep 2; echo survived")
+            _ = try await h.tenant.waitForStatus(execution.id, [.running])
+            await redis.stop()
+            worker.signal(SIGKILL)
+            _ = await worker.waitForExit(timeout: .seconds(5))
+            let live = try #require(try await h.tenant.workers().first?.live)
+            #expect(live.source == "postgres")
+
+            let lost = try await eventually("the worker to be found lost without Redis", timeout: .seconds(30)) {
+                try await h.tenant.transitions(execution.id).first { $0.reason.contains("worker lost") }
+            }
+            #expect(lost.reason.contains("heartbeats unavailable"))
+            _ = try await h.worker()
+            let done = try await h.tenant.waitForStatus(execution.id, [.completed, .failed])
+            #expect(done.output == "survived")
+        }
+    }
+}
+
 /// A private redis-server this test may stop and start.
 final class RedisServer: @unchecked Sendable {
     let port: Int

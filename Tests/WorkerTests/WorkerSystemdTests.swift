@@ -40,6 +40,36 @@ import Testing
     }
 }
 
+extension WorkerSystemdTests {
+    /// WATCHDOG=1 stops while the control API cannot be reached (systemd then restarts a worker
+    /// cut off from the control plane) and resumes when it answers again.
+    @Test func theWatchdogFollowsControlAPIReachability() async throws {
+        let socket = try DatagramListener(abstract: true)
+        defer { socket.close() }
+        try await Harness.run(WorkerDaemonTests.fast) { h in try await checkWatchdog(h, socket: socket) }
+    }
+
+    func checkWatchdog(_ h: Harness, socket: DatagramListener) async throws {
+        let worker = try await h.worker(environment: ["NOTIFY_SOCKET": socket.address, "WATCHDOG_USEC": "400000"])
+        _ = try await socket.receive(until: { $0 == "WATCHDOG=1" })
+        let port = h.server.port
+        await h.server.stop()
+        // Once a poll has failed, a whole second passes without a watchdog ping.
+        try await worker.waitForLog("poll failed; backing off", timeout: .seconds(30))
+        _ = try await socket.receive(until: { _ in false }, timeout: 0.3, throwOnTimeout: false)
+        let silent = try await socket.receive(until: { _ in false }, timeout: 1, throwOnTimeout: false)
+        #expect(!silent.contains("WATCHDOG=1"), "watchdog pings while the control API is down: \(silent)")
+        let back = try await TestServer.start { configuration in
+            WorkerDaemonTests.fast(&configuration)
+            configuration.databaseURL = h.server.server.services.configuration.databaseURL
+            configuration.port = port
+        }
+        h.onShutdown { await back.stop() }
+        let resumed = try await socket.receive(until: { $0 == "WATCHDOG=1" }, timeout: 30)
+        #expect(resumed.last == "WATCHDOG=1")
+    }
+}
+
 /// A bound AF_UNIX datagram socket (a file path or an abstract name) that collects datagrams.
 final class DatagramListener: @unchecked Sendable {
     let fd: Int32
@@ -77,7 +107,9 @@ final class DatagramListener: @unchecked Sendable {
     /// Datagrams received until one satisfies `done` (included), or a failure after `timeout`.
     /// Never blocks a thread: a blocking recv would starve the cooperative pool that the
     /// in-process control API needs (two cores, two threads).
-    func receive(until done: (String) -> Bool, timeout: TimeInterval = 20) async throws -> [String] {
+    func receive(until done: (String) -> Bool, timeout: TimeInterval = 20, throwOnTimeout: Bool = true) async throws
+        -> [String]
+    {
         var received: [String] = []
         let deadline = Date().addingTimeInterval(timeout)
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -91,6 +123,7 @@ final class DatagramListener: @unchecked Sendable {
             received.append(message)
             if done(message) { return received }
         }
+        if !throwOnTimeout { return received }
         throw TestFailure("no matching datagram on \(address); got \(received)")
     }
 
