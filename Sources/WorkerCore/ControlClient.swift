@@ -40,7 +40,16 @@ public struct ControlClient: Sendable {
     /// Bounds every call except the long poll, which gets its wait plus this.
     let requestTimeout: TimeAmount
 
-    public init(baseURL: URL, http: HTTPClient = .shared, requestTimeout: TimeAmount = .seconds(15)) {
+    /// The worker's own HTTP client: connection attempts give up after 3 s (the shared client
+    /// keeps trying for 10 s), so a control API that went away is noticed, and the systemd
+    /// watchdog stops, within seconds instead of half a minute.
+    public static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(3)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    public init(baseURL: URL, http: HTTPClient = ControlClient.http, requestTimeout: TimeAmount = .seconds(15)) {
         var text = baseURL.absoluteString
         while text.hasSuffix("/") { text.removeLast() }
         self.baseURL = text
