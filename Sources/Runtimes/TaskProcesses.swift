@@ -48,9 +48,6 @@ public final class TaskProcesses: Sendable {
         }
     }
 
-    /// Process-group ids of the children started so far.
-    public var processGroups: [Int32] { state.withLock { $0.children.map(\.pid) } }
-
     /// SIGTERM to every child's process group, SIGKILL after the grace period.
     public func terminateAll() async {
         let children = state.withLock { state -> [ChildProcess] in

@@ -36,8 +36,6 @@ actor EventStreamer: TurnEventSink {
         nextSeq += 1
     }
 
-    var pendingCount: Int { pending.count }
-
     /// Runs until cancelled: flushes on a fixed cadence, backing off while the API is unreachable.
     func run() async {
         while !Task.isCancelled {

@@ -24,8 +24,6 @@ actor HeartbeatPublisher {
     private var connectionKey: String?
     private var failures = 0
     private var lastAccessRenewal: ContinuousClock.Instant?
-    private(set) var lightSent = 0
-    private(set) var fullSent = 0
 
     init(
         session: WorkerSession, state: WorkerState, sampler: SystemSampler, gpus: GPUProbe, ring: LogRing,
@@ -100,7 +98,7 @@ actor HeartbeatPublisher {
             ["EXPIRE", keys.light, String(ttl)],
             ["ZADD", keys.queueWorkers, String(Double(Int64(now.timeIntervalSince1970 * 1000)) / 1000), registration.workerId.uuidString.lowercased()],
         ]
-        return await send(commands, what: "light heartbeat", registration: registration) { self.lightSent += 1 }
+        return await send(commands, what: "light heartbeat", registration: registration)
     }
 
     func beatFull(_ registration: WorkerRegistrationResponse) async -> Bool {
@@ -110,8 +108,7 @@ actor HeartbeatPublisher {
         let ttl = max(Int((registration.heartbeat.fullIntervalS * 3).rounded(.up)), 1)
         return await send(
             [["SET", keys.full, String(decoding: data, as: UTF8.self), "EX", String(ttl)]], what: "full heartbeat",
-            registration: registration
-        ) { self.fullSent += 1 }
+            registration: registration)
     }
 
     /// Removes this worker's keys before it deregisters, so nobody reads a leaving worker as alive.
@@ -120,7 +117,7 @@ actor HeartbeatPublisher {
         let keys = HeartbeatKeys(prefix: registration.heartbeat.keyPrefix, workerId: registration.workerId)
         _ = await send(
             [["DEL", keys.light, keys.full], ["ZREM", keys.queueWorkers, registration.workerId.uuidString.lowercased()]],
-            what: "heartbeat removal", registration: registration) {}
+            what: "heartbeat removal", registration: registration)
     }
 
     /// What the full heartbeat carries. Probes run off this actor with their own timeouts.
@@ -135,7 +132,7 @@ actor HeartbeatPublisher {
     }
 
     private func send(
-        _ commands: [[String]], what: String, registration: WorkerRegistrationResponse, onSuccess: () -> Void
+        _ commands: [[String]], what: String, registration: WorkerRegistrationResponse
     ) async -> Bool {
         do {
             let connection = try redis(for: registration)
@@ -145,7 +142,6 @@ actor HeartbeatPublisher {
                 logger.info("heartbeats resumed", metadata: ["after_failures": "\(failures)"])
             }
             failures = 0
-            onSuccess()
             return true
         } catch {
             failures += 1

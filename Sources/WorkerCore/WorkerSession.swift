@@ -34,7 +34,6 @@ actor WorkerSession {
     }
 
     var workerId: UUID? { registration?.workerId }
-    var tokenExpiresAt: Date? { registration?.tokenExpiresAt }
 
     func updateSystem(_ system: JSONValue) { registrationRequest.system = system }
 
@@ -130,8 +129,6 @@ actor WorkerSession {
         guard let expires = registration?.tokenExpiresAt, expires.timeIntervalSinceNow < margin else { return }
         try await refresh(replacing: token)
     }
-
-    func currentToken() -> String { token }
 
     /// Redis refused the heartbeat login (it restarts without ACL users): a token refresh also
     /// brings a new Redis credential.

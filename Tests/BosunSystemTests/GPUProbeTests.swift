@@ -238,11 +238,11 @@ struct FakeNvidiaSMI {
     }
 
     func lastPID() -> pid_t? {
-        HostFile.readValue(directory + "/pid").flatMap { pid_t($0) }
+        KernelFile.readValue(directory + "/pid").flatMap { pid_t($0) }
     }
 
     func receivedArguments() -> [String] {
-        (HostFile.read(directory + "/arguments") ?? "").split(separator: "\n").map(String.init)
+        (KernelFile.read(directory + "/arguments") ?? "").split(separator: "\n").map(String.init)
     }
 
     func remove() {

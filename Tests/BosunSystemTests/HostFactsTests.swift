@@ -22,17 +22,17 @@ struct HostFactsTests {
         let facts = HostFacts.collect(gpus: [gpu])
 
         #expect(!facts.hostname.isEmpty)
-        #expect(facts.kernel == HostFile.readValue("/proc/sys/kernel/osrelease"))
+        #expect(facts.kernel == KernelFile.readValue("/proc/sys/kernel/osrelease"))
         #expect(!facts.architecture.isEmpty)
         #expect(facts.cpuCount >= 1)
         #expect(facts.gpus == [gpu])
         if let quota = facts.cpuQuotaCores { #expect(quota > 0) }
 
-        let memTotal = try #require(HostFile.read("/proc/meminfo").flatMap(SystemSampler.parseMeminfo)).totalBytes
+        let memTotal = try #require(KernelFile.read("/proc/meminfo").flatMap(SystemSampler.parseMeminfo)).totalBytes
         #expect(facts.memoryBytes > 0)
         #expect(facts.memoryBytes <= memTotal)
 
-        if let osRelease = HostFile.read("/etc/os-release").flatMap(HostFacts.parseOSRelease) {
+        if let osRelease = KernelFile.read("/etc/os-release").flatMap(HostFacts.parseOSRelease) {
             #expect(facts.os == osRelease)
         }
     }

@@ -39,8 +39,8 @@ struct ControlGroup: Sendable, Equatable {
     static let unlimitedThreshold: UInt64 = 1 << 62
 
     static func current() -> ControlGroup {
-        guard let membershipText = HostFile.read("/proc/self/cgroup"),
-              let mountText = HostFile.read("/proc/self/mountinfo")
+        guard let membershipText = KernelFile.read("/proc/self/cgroup"),
+              let mountText = KernelFile.read("/proc/self/mountinfo")
         else { return ControlGroup() }
         return resolve(
             memberships: parseMemberships(membershipText),
@@ -146,7 +146,7 @@ struct ControlGroup: Sendable, Equatable {
     // MARK: - Limits
 
     /// The tightest memory limit on this cgroup or any ancestor; nil when none is set.
-    func memoryLimitBytes(read: (String) -> String? = HostFile.readValue) -> UInt64? {
+    func memoryLimitBytes(read: (String) -> String? = KernelFile.readValue) -> UInt64? {
         guard let memory else { return nil }
         let file = memory.isUnified ? "memory.max" : "memory.limit_in_bytes"
         let limits = Self.ancestors(of: memory).compactMap { directory in
@@ -156,7 +156,7 @@ struct ControlGroup: Sendable, Equatable {
     }
 
     /// Bytes charged to this cgroup, page cache included.
-    func memoryUsageBytes(read: (String) -> String? = HostFile.readValue) -> UInt64? {
+    func memoryUsageBytes(read: (String) -> String? = KernelFile.readValue) -> UInt64? {
         guard let memory else { return nil }
         let file = memory.isUnified ? "memory.current" : "memory.usage_in_bytes"
         return read(memory.directory + "/" + file).flatMap { UInt64($0) }
@@ -164,14 +164,14 @@ struct ControlGroup: Sendable, Equatable {
 
     /// Page cache the kernel reclaims first under the limit; subtracting it from the usage
     /// gives the working set, which is what actually counts against the limit.
-    func inactiveFileBytes(read: (String) -> String? = { HostFile.read($0) }) -> UInt64? {
+    func inactiveFileBytes(read: (String) -> String? = { KernelFile.read($0) }) -> UInt64? {
         guard let memory, let text = read(memory.directory + "/memory.stat") else { return nil }
         let stats = Self.parseFlatKeyed(text)
         return memory.isUnified ? stats["inactive_file"] : (stats["total_inactive_file"] ?? stats["inactive_file"])
     }
 
     /// The tightest CPU quota, in cores, on this cgroup or any ancestor; nil when unlimited.
-    func cpuQuotaCores(read: (String) -> String? = HostFile.readValue) -> Double? {
+    func cpuQuotaCores(read: (String) -> String? = KernelFile.readValue) -> Double? {
         guard let cpu else { return nil }
         let quotas = Self.ancestors(of: cpu).compactMap { directory -> Double? in
             if cpu.isUnified {

@@ -54,10 +54,10 @@ public struct HostFacts: Codable, Sendable, Equatable {
     public static func collect(gpus: [GPUDevice]) -> HostFacts {
         let names = UnameFields.current()
         let controlGroup = ControlGroup.current()
-        let memTotal = HostFile.read("/proc/meminfo").flatMap(SystemSampler.parseMeminfo)?.totalBytes ?? 0
+        let memTotal = KernelFile.read("/proc/meminfo").flatMap(SystemSampler.parseMeminfo)?.totalBytes ?? 0
         let limit = controlGroup.memoryLimitBytes()
         // os-release lives in /etc, or only in /usr/lib on some minimal images.
-        let os = (HostFile.read("/etc/os-release") ?? HostFile.read("/usr/lib/os-release")).flatMap(parseOSRelease)
+        let os = (KernelFile.read("/etc/os-release") ?? KernelFile.read("/usr/lib/os-release")).flatMap(parseOSRelease)
         return HostFacts(
             hostname: currentHostname() ?? names.nodename,
             os: os ?? names.sysname,

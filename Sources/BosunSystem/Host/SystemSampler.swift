@@ -23,7 +23,7 @@ public final class SystemSampler: @unchecked Sendable {
 
     public init(diskTimeout: Duration = .seconds(2)) {
         disk = DiskStatistics(timeout: diskTimeout)
-        previousCPU = HostFile.read("/proc/stat").flatMap(Self.parseCPUTimes)
+        previousCPU = KernelFile.read("/proc/stat").flatMap(Self.parseCPUTimes)
         previousAt = clock.now
     }
 
@@ -32,7 +32,7 @@ public final class SystemSampler: @unchecked Sendable {
         lock.withLock {
             let controlGroup = ControlGroup.current()
             let cgroupLimit = controlGroup.memoryLimitBytes()
-            let memory = HostFile.read("/proc/meminfo").flatMap(Self.parseMeminfo).map {
+            let memory = KernelFile.read("/proc/meminfo").flatMap(Self.parseMeminfo).map {
                 Self.memory(
                     meminfo: $0,
                     limitBytes: cgroupLimit,
@@ -40,8 +40,8 @@ public final class SystemSampler: @unchecked Sendable {
                     inactiveFileBytes: controlGroup.inactiveFileBytes()
                 )
             }
-            let status = HostFile.read("/proc/self/status").map(Self.parseStatus)
-            let ticks = HostFile.read("/proc/self/stat").flatMap(Self.parseProcessCPUTicks)
+            let status = KernelFile.read("/proc/self/status").map(Self.parseStatus)
+            let ticks = KernelFile.read("/proc/self/stat").flatMap(Self.parseProcessCPUTicks)
             let ticksPerSecond = sysconf(Int32(_SC_CLK_TCK))
 
             return SystemSnapshot(
@@ -52,8 +52,8 @@ public final class SystemSampler: @unchecked Sendable {
                     quotaCores: controlGroup.cpuQuotaCores()
                 ),
                 memory: memory,
-                load: HostFile.read("/proc/loadavg").flatMap(Self.parseLoadavg),
-                pressure: Self.pressure(read: { HostFile.read($0) }),
+                load: KernelFile.read("/proc/loadavg").flatMap(Self.parseLoadavg),
+                pressure: Self.pressure(read: { KernelFile.read($0) }),
                 disk: disk.measure(path: workDirectory),
                 process: SystemSnapshot.ProcessUsage(
                     rssBytes: status?.rssBytes,
@@ -74,7 +74,7 @@ public final class SystemSampler: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
             }
         }
-        guard let current = HostFile.read("/proc/stat").flatMap(Self.parseCPUTimes) else { return nil }
+        guard let current = KernelFile.read("/proc/stat").flatMap(Self.parseCPUTimes) else { return nil }
         defer {
             previousCPU = current
             previousAt = clock.now
