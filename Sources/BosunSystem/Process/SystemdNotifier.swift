@@ -125,34 +125,19 @@ public struct SystemdNotifier: Sendable {
 }
 
 /// Why a notification could not be sent.
-public struct SystemdNotifyError: Error, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let name: String
-        private init(_ name: String) { self.name = name }
-        public var description: String { name }
+public typealias SystemdNotifyError = SystemError<SystemdNotifyFailure>
 
-        /// NOTIFY_SOCKET is neither a path nor an abstract name.
-        public static let unsupportedAddress = Code("unsupported-address")
-        /// NOTIFY_SOCKET does not fit in sockaddr_un.
-        public static let addressTooLong = Code("address-too-long")
-        /// The socket could not be created.
-        public static let socket = Code("socket")
-        /// The datagram was not delivered (no listener, EAGAIN, permission).
-        public static let send = Code("send")
-    }
+public enum SystemdNotifyFailure: SystemErrorDomain {
+    public static let prefix = "sd_notify"
+}
 
-    public var code: Code
-    public var detail: String
-    public var errno: Int32?
-
-    public init(_ code: Code, _ detail: String, errno: Int32? = nil) {
-        self.code = code
-        self.detail = detail
-        self.errno = errno
-    }
-
-    public var description: String {
-        guard let errno else { return "sd_notify \(code): \(detail)" }
-        return "sd_notify \(code): \(detail): \(GNULibc.describe(errno: errno)) (errno \(errno))"
-    }
+extension SystemError.Code where Domain == SystemdNotifyFailure {
+    /// NOTIFY_SOCKET is neither a path nor an abstract name.
+    public static let unsupportedAddress = Self("unsupported-address")
+    /// NOTIFY_SOCKET does not fit in sockaddr_un.
+    public static let addressTooLong = Self("address-too-long")
+    /// The socket could not be created.
+    public static let socket = Self("socket")
+    /// The datagram was not delivered (no listener, EAGAIN, permission).
+    public static let send = Self("send")
 }
