@@ -16,7 +16,7 @@ public struct ControlServices: Sendable {
 
     public init(
         configuration: ControlConfiguration, database: Database, authenticator: Authenticator,
-        dispatcher: Dispatcher, events: EventHub, redis: RedisConnection?, decider: any StateDecider = RuleBasedDecider(),
+        dispatcher: Dispatcher, events: EventHub, redis: RedisConnection?, analyzer: (any TurnAnalyzer)? = nil,
         logger: Logger
     ) {
         self.configuration = configuration
@@ -26,7 +26,7 @@ public struct ControlServices: Sendable {
         self.events = events
         self.redis = redis
         self.logger = logger
-        self.tasks = TaskStore(database: database, configuration: configuration, decider: decider, logger: logger)
+        self.tasks = TaskStore(database: database, configuration: configuration, analyzer: analyzer, logger: logger)
     }
 
     var maxBody: Int { configuration.maxBodyBytes }

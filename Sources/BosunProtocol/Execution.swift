@@ -151,6 +151,26 @@ public struct ExecutionMessageRequest: Codable, Sendable, Equatable {
     public init(content: JSONValue) { self.content = content }
 }
 
+/// `POST /api/v1/executions/{id}/transitions/override`: a user overrules the state decision.
+///
+/// `to` is a decision: `completed`, `waiting_for_input`, `continue` (queue another turn) or
+/// `failed`. `turn`, when given, must be the execution's latest turn, so an override written
+/// against an older view of the execution is refused (409) instead of overruling a newer decision.
+public struct TransitionOverrideRequest: Codable, Sendable, Equatable {
+    public var to: String
+    public var reason: String?
+    public var turn: Int?
+
+    public init(to: String, reason: String? = nil, turn: Int? = nil) {
+        self.to = to
+        self.reason = reason
+        self.turn = turn
+    }
+
+    public static let fieldNames: Set<String> = ["to", "reason", "turn"]
+    public static let targets: [String] = ["completed", "waiting_for_input", "continue", "failed"]
+}
+
 /// One recorded state change of an execution.
 public struct StateTransition: Codable, Sendable, Equatable {
     public var id: UUID

@@ -37,10 +37,14 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
     public var input: JSONValue
     /// Earlier turns of the execution, oldest first.
     public var history: [TurnHistory]
+    /// The tool ledger of earlier attempts of this same turn: the conversation messages they
+    /// recorded (event type `ledger`, field `message`), oldest first. A retried attempt replays
+    /// these instead of calling the model and running those tools again.
+    public var ledger: [JSONValue]
 
     public init(
         id: UUID, executionId: UUID, organizationId: UUID, queueId: UUID, turn: Int, attempt: Int, maxAttempts: Int,
-        lease: Lease, agent: AgentSpec, input: JSONValue, history: [TurnHistory]
+        lease: Lease, agent: AgentSpec, input: JSONValue, history: [TurnHistory], ledger: [JSONValue] = []
     ) {
         self.id = id
         self.executionId = executionId
@@ -53,6 +57,7 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
         self.agent = agent
         self.input = input
         self.history = history
+        self.ledger = ledger
     }
 
     enum CodingKeys: String, CodingKey {
@@ -62,7 +67,23 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
         case queueId = "queue_id"
         case turn, attempt
         case maxAttempts = "max_attempts"
-        case lease, agent, input, history
+        case lease, agent, input, history, ledger
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.id = try c.decode(UUID.self, forKey: .id)
+        self.executionId = try c.decode(UUID.self, forKey: .executionId)
+        self.organizationId = try c.decode(UUID.self, forKey: .organizationId)
+        self.queueId = try c.decode(UUID.self, forKey: .queueId)
+        self.turn = try c.decode(Int.self, forKey: .turn)
+        self.attempt = try c.decode(Int.self, forKey: .attempt)
+        self.maxAttempts = try c.decode(Int.self, forKey: .maxAttempts)
+        self.lease = try c.decode(Lease.self, forKey: .lease)
+        self.agent = try c.decode(AgentSpec.self, forKey: .agent)
+        self.input = try c.decodeIfPresent(JSONValue.self, forKey: .input) ?? .null
+        self.history = try c.decodeIfPresent([TurnHistory].self, forKey: .history) ?? []
+        self.ledger = try c.decodeIfPresent([JSONValue].self, forKey: .ledger) ?? []
     }
 }
 

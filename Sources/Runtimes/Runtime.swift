@@ -28,7 +28,12 @@ public struct TurnFailure: Error, CustomStringConvertible, Sendable {
 
 /// Where a runtime's events go: in order, batched and delivered by the worker.
 public protocol TurnEventSink: Sendable {
+    /// Queues an event; it is delivered within the flush interval.
     func emit(_ type: String, _ data: JSONValue) async
+    /// Queues an event and returns only once the control API has stored it (and everything
+    /// before it). The tool ledger uses this: a tool's result is durable before the turn goes on.
+    /// Throws when it cannot be delivered (the lease is gone).
+    func record(_ type: String, _ data: JSONValue) async throws
 }
 
 /// Everything a runtime gets for one turn.

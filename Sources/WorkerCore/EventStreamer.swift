@@ -13,6 +13,7 @@ actor EventStreamer: TurnEventSink {
     let logger: Logger
     let flushInterval: Duration
     let maxBatch: Int
+    let recordTimeout: Duration
 
     private var pending: [TaskEvent] = []
     private var nextSeq = 1
@@ -21,7 +22,7 @@ actor EventStreamer: TurnEventSink {
 
     init(
         task: UUID, lease: UUID, session: WorkerSession, logger: Logger, flushInterval: Duration = .milliseconds(100),
-        maxBatch: Int = 100
+        maxBatch: Int = 100, recordTimeout: Duration = .seconds(60)
     ) {
         self.task = task
         self.lease = lease
@@ -29,11 +30,21 @@ actor EventStreamer: TurnEventSink {
         self.logger = logger
         self.flushInterval = flushInterval
         self.maxBatch = maxBatch
+        self.recordTimeout = recordTimeout
     }
 
     func emit(_ type: String, _ data: JSONValue) async {
         pending.append(TaskEvent(seq: nextSeq, type: type, data: data, ts: Date()))
         nextSeq += 1
+    }
+
+    func record(_ type: String, _ data: JSONValue) async throws {
+        await emit(type, data)
+        // As long as a lease lasts: past that the task belongs to someone else anyway.
+        guard await flushAll(deadline: .now + recordTimeout) else {
+            throw TurnFailure(
+                "a '\(type)' event could not be stored (lease lost or control API unreachable)", retryable: true)
+        }
     }
 
     /// Runs until cancelled: flushes on a fixed cadence, backing off while the API is unreachable.
@@ -66,8 +77,10 @@ actor EventStreamer: TurnEventSink {
             _ = try await session.withToken { token in
                 try await session.client.appendEvents(token: token, task: task, lease: lease, events: batch)
             }
-            // Only now drop them: a failed send leaves the batch to go again, same seqs.
-            pending.removeFirst(batch.count)
+            // Only now drop them: a failed send leaves the batch to go again, same seqs. By seq,
+            // not by count: the cadence loop and `record` may have sent overlapping batches.
+            let delivered = batch[batch.count - 1].seq
+            pending.removeAll { $0.seq <= delivered }
             failures = 0
             return true
         } catch let error as WorkerGone {

@@ -76,7 +76,9 @@ struct TaskSupervisor: Sendable {
                 stop: nil, events: nil)
             return
         }
-        let events = EventStreamer(task: taskId, lease: leaseId, session: session, logger: logger)
+        let events = EventStreamer(
+            task: taskId, lease: leaseId, session: session, logger: logger,
+            recordTimeout: .seconds(max(assignment.lease.durationS, 5)))
         var cgroup: TaskCgroup?
         if let cgroupRoot {
             do {

@@ -153,7 +153,9 @@ public final class WorkerDaemon: Sendable {
         await heartbeat.clear()
         await deregister(logger: logger)
         await state.setPhase(.stopped)
-        notifier?.send(status: "stopped")
+        // STOPPING again: the drain request's own notification runs in a task of its own and
+        // could lose the race with a fast exit; systemd takes a repeated STOPPING=1 as one.
+        notifier?.send(stopping: "stopped")
         let completed = await state.completed
         logger.info("worker stopped", metadata: ["tasks_completed": "\(completed)"])
     }
@@ -162,9 +164,9 @@ public final class WorkerDaemon: Sendable {
     public func requestStop(reason: String) {
         Task {
             if await state.beginDrain() {
+                notifier?.send(stopping: "draining")
                 await control.markDrain()
                 logger.info("draining: no new tasks; running tasks may finish", metadata: ["reason": "\(reason)"])
-                notifier?.send(stopping: "draining")
                 guard let worker = await session.workerId else {
                     await control.cancelInFlight()
                     return

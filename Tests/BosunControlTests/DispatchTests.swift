@@ -224,6 +224,41 @@ import Testing
         #expect(shown.error == "gateway 503 again")
     }
 
+    @Test func aRetriedAttemptReceivesTheToolLedgerOfEveryEarlierAttempt() async throws {
+        let server = try await TestServer.start { $0.maxAttempts = 3 }
+        defer { Task { await server.stop() } }
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let (registration, worker) = try await tenant.registerWorker()
+        _ = try await tenant.submit(agent: agent.id)
+
+        func attempt(_ expected: Int, records: [JSONValue]) async throws -> TaskAssignment {
+            // Retries back off attempt² seconds (1 s, then 4 s).
+            let task = try #require(try await worker.poll(worker: registration.workerId, wait: 8).first)
+            #expect(task.attempt == expected)
+            let path = "/api/v1/tasks/\(task.id.uuidString.lowercased())"
+            var events = [TaskEvent(seq: 1, type: "RunContent", data: ["content": "thinking"])]
+            for (index, message) in records.enumerated() {
+                events.append(TaskEvent(seq: index + 2, type: "ledger", data: ["message": message]))
+            }
+            let appended = try await worker.post("\(path)/events", AppendEventsRequest(leaseId: task.lease.id, events: events))
+            #expect(appended.status == 200)
+            let failed = try await worker.post(
+                "\(path)/fail", FailTaskRequest(leaseId: task.lease.id, error: "worker died", retryable: true))
+            #expect(failed.status == 200)
+            return task
+        }
+
+        let first = try await attempt(1, records: [["role": "assistant", "text": "a1"], ["role": "tool", "text": "r1"]])
+        #expect(first.ledger.isEmpty)
+        let second = try await attempt(2, records: [["role": "assistant", "text": "a2"]])
+        // Only ledger events, in order, and only those of earlier attempts.
+        #expect(second.ledger == [["role": "assistant", "text": "a1"], ["role": "tool", "text": "r1"]])
+        let third = try #require(try await worker.poll(worker: registration.workerId, wait: 8).first)
+        #expect(third.attempt == 3)
+        #expect(third.ledger.map { $0["text"]?.stringValue ?? "" } == ["a1", "r1", "a2"])
+    }
+
     @Test func expiredLeasesAreRequeuedThenDeadLettered() async throws {
         let server = try await TestServer.start {
             $0.leaseDuration = .milliseconds(600)

@@ -6,7 +6,7 @@ import Testing
     let context = DecisionContext(turn: 1, maxTurns: 3, cancelRequested: false)
 
     func decide(_ result: TurnResult, _ context: DecisionContext? = nil) async -> NextStep {
-        await RuleBasedDecider().decide(result, context: context ?? self.context).next
+        RuleBasedDecider.evaluate(result, context: context ?? self.context).decision.next
     }
 
     @Test func rules() async {

@@ -13,7 +13,7 @@ public enum NextStep: String, Sendable, Equatable {
 public struct StateDecision: Sendable, Equatable {
     public var next: NextStep
     public var reason: String
-    /// Who decided: `rules` here; `llm` once the analyzer exists; `user` for overrides.
+    /// Who decided: `rules`, `llm:<model>` (the analyzer), `user` (an override) or `system`.
     public var decider: String
     public var confidence: Double
 
@@ -38,27 +38,48 @@ public struct DecisionContext: Sendable {
     }
 }
 
-/// Decides after every turn. The deterministic rules settle every clear case; a case they call
-/// ambiguous is where the LLM analyzer plugs in (it gets the rules' answer as its fallback).
-public protocol StateDecider: Sendable {
-    func decide(_ result: TurnResult, context: DecisionContext) async -> StateDecision
+/// What the analyzer is asked about: an ambiguous turn, with the rules' answer as the fallback.
+public struct AnalysisRequest: Sendable {
+    public var turn: Int
+    /// The user input the turn answered (`null` when the turn continued the previous one).
+    public var input: JSONValue
+    public var result: TurnResult
+    /// The rules' best guess; the analyzer returns it (marked as a fallback) when it cannot do better.
+    public var fallback: StateDecision
+
+    public init(turn: Int, input: JSONValue, result: TurnResult, fallback: StateDecision) {
+        self.turn = turn
+        self.input = input
+        self.result = result
+        self.fallback = fallback
+    }
 }
 
-public struct RuleBasedDecider: StateDecider {
+/// Settles the turns the rules call ambiguous (an answer that may be a question, an empty
+/// answer). It never fails: when it is slow, wrong or down it returns the fallback, saying why.
+public protocol TurnAnalyzer: Sendable {
+    func analyze(_ request: AnalysisRequest) async -> StateDecision
+}
+
+/// The deterministic rules: every clear case is theirs; the analyzer only sees the rest.
+public enum RuleBasedDecider {
     public static let defaultMaxTurns = 25
-
-    public init() {}
-
-    public func decide(_ result: TurnResult, context: DecisionContext) async -> StateDecision {
-        switch Self.evaluate(result, context: context) {
-        case .decided(let decision), .ambiguous(let decision): decision
-        }
-    }
 
     public enum Outcome: Sendable, Equatable {
         case decided(StateDecision)
         /// The rules' best guess when they cannot be sure; an analyzer may overrule it.
         case ambiguous(StateDecision)
+
+        public var decision: StateDecision {
+            switch self {
+            case .decided(let decision), .ambiguous(let decision): decision
+            }
+        }
+
+        public var isAmbiguous: Bool {
+            if case .ambiguous = self { return true }
+            return false
+        }
     }
 
     public static func evaluate(_ result: TurnResult, context: DecisionContext) -> Outcome {

@@ -9,7 +9,8 @@ import PostgresNIO
 struct TaskStore {
     let database: Database
     let configuration: ControlConfiguration
-    let decider: any StateDecider
+    /// Settles turns the rules call ambiguous; `nil` leaves them to the rules' best guess.
+    let analyzer: (any TurnAnalyzer)?
     let logger: Logger
 
     var leaseSeconds: Double { configuration.leaseDuration.seconds }
@@ -45,8 +46,29 @@ struct TaskStore {
                 assignments[index].history = try await history(
                     execution: assignments[index].executionId, before: assignments[index].turn, on: connection)
             }
+            for index in assignments.indices where assignments[index].attempt > 1 {
+                assignments[index].ledger = try await ledger(
+                    task: assignments[index].id, before: assignments[index].attempt, on: connection)
+            }
             return assignments
         }
+    }
+
+    /// The conversation messages earlier attempts of a task recorded, in the order they happened.
+    /// Each attempt only records what it added (a replaying attempt does not record the replayed
+    /// messages again), so concatenating every earlier attempt's ledger gives the whole of it.
+    func ledger(task: UUID, before attempt: Int, on connection: PostgresConnection) async throws -> [JSONValue] {
+        let rows = try await connection.query(
+            """
+            SELECT (data->'message')::text AS message FROM execution_events
+            WHERE task_id = \(task) AND attempt < \(attempt) AND type = 'ledger' AND data ? 'message'
+            ORDER BY attempt, source_seq
+            """, logger: logger)
+        var messages: [JSONValue] = []
+        for try await row in rows {
+            messages.append(try row.makeRandomAccess().json("message").value)
+        }
+        return messages
     }
 
     func history(execution: UUID, before turn: Int, on connection: PostgresConnection) async throws -> [TurnHistory] {
@@ -172,7 +194,12 @@ struct TaskStore {
     func complete(organization: UUID, task: UUID, worker: UUID, request: CompleteTaskRequest) async throws
         -> CompleteTaskResponse
     {
-        try await database.withTenant(organization) { connection in
+        // The analyzer (an LLM call with a time budget) runs before the transaction, so no row
+        // stays locked while it thinks. Its answer is applied inside the transaction only if the
+        // rules, re-run there on the locked, current state, still find the turn ambiguous; and it
+        // is stored with the turn number it was about, so it can never apply to another turn.
+        let analyzed = try await analyze(organization: organization, task: task, worker: worker, result: request.result)
+        return try await database.withTenant(organization) { connection in
             let journal = ExecutionJournal(connection: connection, logger: logger)
             let leased = try await lockTask(task: task, lease: request.leaseId, worker: worker, on: connection)
             if leased.status == "completed" {
@@ -235,9 +262,14 @@ struct TaskStore {
                     )
                 ])
             let started = ContinuousClock.now
-            let decision = await decider.decide(
+            let outcome = RuleBasedDecider.evaluate(
                 result, context: DecisionContext(turn: leased.turn, maxTurns: maxTurns, cancelRequested: cancelRequested))
-            let latency = (ContinuousClock.now - started).milliseconds
+            var decision = outcome.decision
+            var latency = (ContinuousClock.now - started).milliseconds
+            if outcome.isAmbiguous, let analyzed, analyzed.turn == leased.turn {
+                decision = analyzed.decision
+                latency = analyzed.latencyMs
+            }
             let next: ExecutionStatus
             switch decision.next {
             case .continue:
@@ -256,6 +288,37 @@ struct TaskStore {
                 output: result.output, error: next == .failed ? (result.error ?? decision.reason) : nil)
             return CompleteTaskResponse(executionStatus: next, decision: decision.next.rawValue, duplicate: false)
         }
+    }
+
+    /// The analyzer's decision for an ambiguous turn, with the turn it is about; `nil` when the
+    /// rules settle the turn themselves or no analyzer is configured.
+    func analyze(organization: UUID, task: UUID, worker: UUID, result: TurnResult) async throws
+        -> (turn: Int, decision: StateDecision, latencyMs: Double)?
+    {
+        guard let analyzer else { return nil }
+        // Cancellation and the turn limit are checked again in the transaction; here only the
+        // turn itself matters, so these neutral facts are enough to know if it is ambiguous.
+        let preliminary = RuleBasedDecider.evaluate(
+            result, context: DecisionContext(turn: 0, maxTurns: .max, cancelRequested: false))
+        guard case .ambiguous(let fallback) = preliminary else { return nil }
+        let facts = try await database.withTenant(organization) { connection -> (Int, JSONValue)? in
+            let rows = try await connection.query(
+                """
+                SELECT turn_number, input::text AS input FROM tasks
+                WHERE id = \(task) AND worker_id = \(worker) AND status = 'leased'
+                """, logger: logger)
+            for try await row in rows {
+                let row = row.makeRandomAccess()
+                return (Int(try row.value("turn_number", as: Int32.self)), try row.json("input").value)
+            }
+            return nil
+        }
+        // Not (or no longer) this worker's leased task: the transaction reports why.
+        guard let (turn, input) = facts else { return nil }
+        let started = ContinuousClock.now
+        let decision = await analyzer.analyze(
+            AnalysisRequest(turn: turn, input: input, result: result, fallback: fallback))
+        return (turn, decision, (ContinuousClock.now - started).milliseconds)
     }
 
     func fail(organization: UUID, task: UUID, worker: UUID, request: FailTaskRequest) async throws -> FailTaskResponse {

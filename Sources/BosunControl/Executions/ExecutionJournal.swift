@@ -52,7 +52,7 @@ struct ExecutionJournal {
             """
             UPDATE executions SET status = \(to.rawValue), updated_at = now(),
                 output = COALESCE(\(output), output), error = COALESCE(\(error), error),
-                completed_at = CASE WHEN \(to.isTerminal) THEN now() ELSE completed_at END
+                completed_at = CASE WHEN \(to.isTerminal) THEN now() ELSE NULL END
             WHERE id = \(execution)
             """, logger: logger)
         try await recordTransition(

@@ -43,6 +43,13 @@ struct ExecutionRoutes {
             let principal = try context.requireUser()
             return JSONResponse(try await transitions(principal.organizationId, try context.parameter("id")))
         }
+        group.post("executions/:id/transitions/override") { request, context in
+            let principal = try context.requireUser()
+            let id = try context.parameter("id")
+            let body = try await request.decodeJSON(
+                TransitionOverrideRequest.self, limit: services.maxBody, allowedKeys: TransitionOverrideRequest.fieldNames)
+            return JSONResponse(try await overrideDecision(principal, id, body))
+        }
         group.get("executions/:id/events") { request, context in
             let principal = try context.requireUser()
             let id = try context.parameter("id")
@@ -323,6 +330,59 @@ struct ExecutionRoutes {
             try await journal.transition(
                 execution: id, from: status, to: .queued, turn: Int(turns) + 1, reason: "the user replied",
                 decider: "user")
+            guard let execution = try await find(id: id, on: connection) else { throw APIError.notFound("execution", id) }
+            return execution
+        }
+    }
+
+    /// A user overrules the latest state decision. Only a decided execution (completed,
+    /// waiting for input, failed) can be overruled; a queued or running one has no decision yet,
+    /// and a cancelled one stays cancelled.
+    func overrideDecision(_ principal: Principal, _ id: UUID, _ body: TransitionOverrideRequest) async throws
+        -> Execution
+    {
+        guard TransitionOverrideRequest.targets.contains(body.to) else {
+            throw APIError.invalidBody(
+                "'to' must be one of \(TransitionOverrideRequest.targets.joined(separator: ", ")); got '\(body.to)'")
+        }
+        return try await database.withTenant(principal.organizationId) { connection in
+            let rows = try await connection.query(
+                "SELECT status, turn_count, queue_id FROM executions WHERE id = \(id) FOR UPDATE", logger: logger)
+            var found: (String, Int32, UUID)?
+            for try await row in rows.decode((String, Int32, UUID).self) { found = row }
+            guard let (status, turns, queue) = found else { throw APIError.notFound("execution", id) }
+            let decided: Set<String> = ["completed", "waiting_for_input", "failed"]
+            guard decided.contains(status) else {
+                throw APIError.conflict(
+                    "not-decided", "the execution is \(status); only a completed, waiting_for_input or failed execution can be overridden")
+            }
+            if let turn = body.turn, turn != Int(turns) {
+                throw APIError.conflict(
+                    "stale-turn", "the override names turn \(turn), but the execution's latest turn is \(turns)")
+            }
+            let reason = "overridden by \(principal.actor)" + (body.reason.map { ": \($0)" } ?? "")
+            let journal = ExecutionJournal(connection: connection, logger: logger)
+            let target: ExecutionStatus
+            if body.to == "continue" {
+                // The next turn follows the highest one ever queued (a failed turn may have no turn row).
+                let next = try await connection.query(
+                    "SELECT COALESCE(MAX(turn_number), 0) + 1 FROM tasks WHERE execution_id = \(id)", logger: logger)
+                var turn = Int(turns) + 1
+                for try await value in next.decode(Int32.self) { turn = Int(value) }
+                _ = try await journal.enqueueTask(
+                    execution: id, queue: queue, turn: turn, input: .null, maxAttempts: services.configuration.maxAttempts)
+                target = .queued
+            } else {
+                guard let status = ExecutionStatus(rawValue: body.to) else {
+                    throw APIError.invalidBody("unknown status '\(body.to)'")
+                }
+                target = status
+            }
+            try await journal.transition(
+                execution: id, from: status, to: target, turn: Int(turns), reason: reason, decider: "user")
+            try await journal.audit(
+                actor: principal.actor, action: "execution.transition.override", targetType: "execution", targetId: id,
+                details: ["from": .string(status), "to": .string(body.to), "turn": .number(Double(turns))])
             guard let execution = try await find(id: id, on: connection) else { throw APIError.notFound("execution", id) }
             return execution
         }

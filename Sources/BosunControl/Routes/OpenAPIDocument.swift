@@ -70,6 +70,11 @@ public enum OpenAPIDocument {
         Operation(
             method: "GET", path: "/api/v1/executions/{id}/transitions", summary: "Recorded state transitions", auth: "user",
             responses: [200: "transitions"]),
+        Operation(
+            method: "POST", path: "/api/v1/executions/{id}/transitions/override",
+            summary: "Overrule the latest state decision (to: completed | waiting_for_input | continue | failed)",
+            auth: "user", request: "TransitionOverrideRequest",
+            responses: [200: "the execution", 409: "not decided yet, or the named turn is not the latest"]),
 
         Operation(
             method: "POST", path: "/api/v1/workers/register", summary: "Register a worker with a worker API key", auth: "worker key",
