@@ -17,13 +17,16 @@ public struct Agent: Codable, Sendable, Equatable {
     public var mcpServers: [String: JSONValue]
     public var sandboxProfile: String
     public var limits: [String: JSONValue]
+    /// Runtime settings: for `claude_code` Claude Code's settings shape (`permissions` with
+    /// `defaultMode`, `allow`, `ask`, `deny`; `hooks`); for `agno` options like `output_schema`.
+    public var settings: [String: JSONValue]
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: UUID, organizationId: UUID, name: String, description: String?, runtime: AgentRuntime, model: String,
         instructions: String, tools: [JSONValue], mcpServers: [String: JSONValue], sandboxProfile: String,
-        limits: [String: JSONValue], createdAt: Date, updatedAt: Date
+        limits: [String: JSONValue], settings: [String: JSONValue] = [:], createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.organizationId = organizationId
@@ -36,6 +39,7 @@ public struct Agent: Codable, Sendable, Equatable {
         self.mcpServers = mcpServers
         self.sandboxProfile = sandboxProfile
         self.limits = limits
+        self.settings = settings
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
@@ -46,7 +50,7 @@ public struct Agent: Codable, Sendable, Equatable {
         case name, description, runtime, model, instructions, tools
         case mcpServers = "mcp_servers"
         case sandboxProfile = "sandbox_profile"
-        case limits
+        case limits, settings
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }
@@ -63,11 +67,12 @@ public struct AgentDefinition: Codable, Sendable, Equatable {
     public var mcpServers: [String: JSONValue]?
     public var sandboxProfile: String?
     public var limits: [String: JSONValue]?
+    public var settings: [String: JSONValue]?
 
     public init(
         name: String? = nil, description: String? = nil, runtime: AgentRuntime? = nil, model: String? = nil,
         instructions: String? = nil, tools: [JSONValue]? = nil, mcpServers: [String: JSONValue]? = nil,
-        sandboxProfile: String? = nil, limits: [String: JSONValue]? = nil
+        sandboxProfile: String? = nil, limits: [String: JSONValue]? = nil, settings: [String: JSONValue]? = nil
     ) {
         self.name = name
         self.description = description
@@ -78,6 +83,7 @@ public struct AgentDefinition: Codable, Sendable, Equatable {
         self.mcpServers = mcpServers
         self.sandboxProfile = sandboxProfile
         self.limits = limits
+        self.settings = settings
     }
 
     /// The top-level field names a request may carry; anything else is rejected.
@@ -87,6 +93,6 @@ public struct AgentDefinition: Codable, Sendable, Equatable {
         case name, description, runtime, model, instructions, tools
         case mcpServers = "mcp_servers"
         case sandboxProfile = "sandbox_profile"
-        case limits
+        case limits, settings
     }
 }

@@ -119,10 +119,13 @@ public struct AgentSpec: Codable, Sendable, Equatable {
     public var mcpServers: [String: JSONValue]
     public var sandboxProfile: String
     public var limits: [String: JSONValue]
+    /// Runtime settings (see `Agent.settings`).
+    public var settings: [String: JSONValue]
 
     public init(
         id: UUID, name: String, runtime: String, model: String, instructions: String, tools: [JSONValue],
-        mcpServers: [String: JSONValue], sandboxProfile: String, limits: [String: JSONValue]
+        mcpServers: [String: JSONValue], sandboxProfile: String, limits: [String: JSONValue],
+        settings: [String: JSONValue] = [:]
     ) {
         self.id = id
         self.name = name
@@ -133,13 +136,28 @@ public struct AgentSpec: Codable, Sendable, Equatable {
         self.mcpServers = mcpServers
         self.sandboxProfile = sandboxProfile
         self.limits = limits
+        self.settings = settings
     }
 
     enum CodingKeys: String, CodingKey {
         case id, name, runtime, model, instructions, tools
         case mcpServers = "mcp_servers"
         case sandboxProfile = "sandbox_profile"
-        case limits
+        case limits, settings
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.id = try c.decode(UUID.self, forKey: .id)
+        self.name = try c.decode(String.self, forKey: .name)
+        self.runtime = try c.decode(String.self, forKey: .runtime)
+        self.model = try c.decode(String.self, forKey: .model)
+        self.instructions = try c.decodeIfPresent(String.self, forKey: .instructions) ?? ""
+        self.tools = try c.decodeIfPresent([JSONValue].self, forKey: .tools) ?? []
+        self.mcpServers = try c.decodeIfPresent([String: JSONValue].self, forKey: .mcpServers) ?? [:]
+        self.sandboxProfile = try c.decodeIfPresent(String.self, forKey: .sandboxProfile) ?? "default"
+        self.limits = try c.decodeIfPresent([String: JSONValue].self, forKey: .limits) ?? [:]
+        self.settings = try c.decodeIfPresent([String: JSONValue].self, forKey: .settings) ?? [:]
     }
 }
 

@@ -41,6 +41,39 @@ import Testing
         #expect(empty.status == 400)
     }
 
+    @Test func agentSettingsAreCheckedWhenSavedAndTravelWithTheTask() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let bad: [(String, String)] = [
+            (#"{"permissions": {"defaultMode": "yolo"}}"#, "defaultMode' must be one of"),
+            (#"{"permissions": {"allow": ["Bash(git *"]}}"#, "permission rule \"Bash(git *\" is not"),
+            (#"{"permissions": {"deny": "Bash"}}"#, "must be a list of rules"),
+            (#"{"hooks": {"OnStop": []}}"#, "unknown hook event 'OnStop'"),
+            (#"{"hooks": {"PreToolUse": [{"matcher": "(", "hooks": [{"type": "command", "command": "x"}]}]}}"#, "not a valid regular expression"),
+            (#"{"colour": "blue"}"#, "unknown setting 'colour'"),
+        ]
+        for (settings, message) in bad {
+            let reply = try await tenant.admin.send(
+                .POST, "/api/v1/agents",
+                rawBody: Data(#"{"name": "s\#(UUID().uuidString.prefix(6))", "runtime": "claude_code", "model": "m", "settings": \#(settings)}"#.utf8))
+            #expect(reply.status == 400, "\(settings)")
+            #expect(reply.problem?.detail.contains(message) == true, "\(settings): \(reply.text)")
+        }
+        let good: [String: JSONValue] = [
+            "permissions": ["defaultMode": "acceptEdits", "allow": ["Bash(git *)"], "deny": ["Bash(rm *)"]],
+            "hooks": ["PreToolUse": [["matcher": "Bash", "hooks": [["type": "command", "command": "exit 0"]]]]],
+        ]
+        let created = try await tenant.admin.post(
+            "/api/v1/agents", AgentDefinition(name: "coder", runtime: .claudeCode, model: "anthropic/claude-sonnet-4", settings: good))
+        #expect(created.status == 201)
+        let agent = try created.decode(Agent.self)
+        #expect(agent.settings == good)
+        let (registration, worker) = try await tenant.registerWorker()
+        _ = try await tenant.submit(agent: agent.id)
+        let task = try #require(try await worker.poll(worker: registration.workerId, wait: 2).first)
+        #expect(task.agent.settings == good)
+    }
+
     @Test func oversizedBodiesAreRefused() async throws {
         let server = try await TestServer.start { $0.maxBodyBytes = 4096 }
         defer { Task { await server.stop() } }

@@ -40,7 +40,14 @@ enum Migrations {
         Migration(version: 1, name: "initial schema", sql: initialSchema),
         Migration(version: 2, name: "dispatch indexes", sql: dispatchIndexes),
         Migration(version: 3, name: "worker liveness", sql: workerLiveness),
+        Migration(version: 4, name: "agent runtime settings", sql: agentSettings),
     ]
+
+    /// Runtime settings of an agent: claude_code permissions and hooks (Claude Code's settings
+    /// shape), agno options such as an output schema.
+    static let agentSettings = """
+        ALTER TABLE agents ADD COLUMN settings jsonb NOT NULL DEFAULT '{}';
+        """
 
     /// Lost-worker detection runs across organizations, like lease expiry: one definer function
     /// lists the live workers (and nothing else); marking one lost happens per tenant as the app role.

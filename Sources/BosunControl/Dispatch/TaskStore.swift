@@ -29,7 +29,8 @@ struct TaskStore {
                     tools: try row.json("tools").value.arrayValue ?? [],
                     mcpServers: try row.json("mcp_servers").value.objectValue ?? [:],
                     sandboxProfile: try row.value("sandbox_profile"),
-                    limits: try row.json("limits").value.objectValue ?? [:])
+                    limits: try row.json("limits").value.objectValue ?? [:],
+                    settings: try row.json("settings").value.objectValue ?? [:])
                 assignments.append(
                     TaskAssignment(
                         id: try row.value("id"), executionId: try row.value("execution_id"),
@@ -488,7 +489,7 @@ struct ClaimTasksStatement: PostgresPreparedStatement {
                c.lease_expires_at, c.input::text AS input,
                a.id AS agent_id, a.name AS agent_name, a.runtime, a.model, a.instructions,
                a.tools::text AS tools, a.mcp_servers::text AS mcp_servers, a.sandbox_profile,
-               a.limits::text AS limits, pg_notify('bosun', 'event:' || c.execution_id::text) IS NULL AS notified
+               a.limits::text AS limits, a.settings::text AS settings, pg_notify('bosun', 'event:' || c.execution_id::text) IS NULL AS notified
         FROM claimed c
         JOIN started s ON s.id = c.execution_id
         JOIN agents a ON a.id = s.agent_id

@@ -191,7 +191,8 @@ struct ResourceRoutes {
 
     static let agentColumns = """
         id, organization_id, name, description, runtime, model, instructions, tools::text AS tools,
-        mcp_servers::text AS mcp_servers, sandbox_profile, limits::text AS limits, created_at, updated_at
+        mcp_servers::text AS mcp_servers, sandbox_profile, limits::text AS limits, settings::text AS settings,
+        created_at, updated_at
         """
 
     static func agent(from row: PostgresRow) throws -> Agent {
@@ -203,7 +204,8 @@ struct ResourceRoutes {
             instructions: try row.value("instructions"), tools: try row.json("tools").value.arrayValue ?? [],
             mcpServers: try row.json("mcp_servers").value.objectValue ?? [:],
             sandboxProfile: try row.value("sandbox_profile"),
-            limits: try row.json("limits").value.objectValue ?? [:], createdAt: try row.value("created_at"),
+            limits: try row.json("limits").value.objectValue ?? [:],
+            settings: try row.json("settings").value.objectValue ?? [:], createdAt: try row.value("created_at"),
             updatedAt: try row.value("updated_at"))
     }
 
@@ -240,6 +242,7 @@ struct ResourceRoutes {
                 throw APIError.invalidBody("limit 'max_turns' must be a whole number of at least 1")
             }
         }
+        if let settings = definition.settings { try AgentSettingsCheck.validate(settings) }
     }
 
     func createAgent(_ principal: Principal, _ body: AgentDefinition) async throws -> Agent {
@@ -254,15 +257,15 @@ struct ResourceRoutes {
                 PostgresQuery(
                     unsafeSQL: """
                         INSERT INTO agents (organization_id, name, description, runtime, model, instructions, tools,
-                                            mcp_servers, sandbox_profile, limits)
-                        VALUES (bosun_current_org(), $1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9::jsonb)
+                                            mcp_servers, sandbox_profile, limits, settings)
+                        VALUES (bosun_current_org(), $1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9::jsonb, $10::jsonb)
                         ON CONFLICT (organization_id, name) DO NOTHING
                         RETURNING \(Self.agentColumns)
                         """,
                     binds: try binds(
                         name, body.description, runtime.rawValue, model, body.instructions ?? "",
                         (body.tools ?? []).jsonText, (body.mcpServers ?? [:]).jsonText, body.sandboxProfile ?? "default",
-                        (body.limits ?? [:]).jsonText)), logger: logger)
+                        (body.limits ?? [:]).jsonText, (body.settings ?? [:]).jsonText)), logger: logger)
             for try await row in rows {
                 let agent = try Self.agent(from: row)
                 try await ExecutionJournal(connection: connection, logger: logger).audit(
@@ -284,13 +287,14 @@ struct ResourceRoutes {
                             instructions = COALESCE($6, instructions), tools = COALESCE($7::jsonb, tools),
                             mcp_servers = COALESCE($8::jsonb, mcp_servers),
                             sandbox_profile = COALESCE($9, sandbox_profile), limits = COALESCE($10::jsonb, limits),
-                            updated_at = now()
+                            settings = COALESCE($11::jsonb, settings), updated_at = now()
                         WHERE id = $1
                         RETURNING \(Self.agentColumns)
                         """,
                     binds: try binds(
                         id, body.name, body.description, body.runtime?.rawValue, body.model, body.instructions,
-                        body.tools?.jsonText, body.mcpServers?.jsonText, body.sandboxProfile, body.limits?.jsonText)),
+                        body.tools?.jsonText, body.mcpServers?.jsonText, body.sandboxProfile, body.limits?.jsonText,
+                        body.settings?.jsonText)),
                 logger: logger)
             for try await row in rows {
                 let agent = try Self.agent(from: row)
