@@ -51,7 +51,9 @@ let package = Package(
             dependencies: [
                 "BosunProtocol",
                 "BosunLogging",
+                "LLM",
                 "Redis",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -79,7 +81,13 @@ let package = Package(
         // Filled by later issues (runtimes, MCP, sandbox).
         .target(
             name: "Runtimes",
-            dependencies: ["BosunProtocol", "BosunSystem", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "BosunProtocol",
+                "BosunSystem",
+                "LLM",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(name: "MCP", swiftSettings: swiftSettings),
@@ -111,6 +119,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "SandboxExec", dependencies: ["CSeccomp"], linkerSettings: [.linkedLibrary("seccomp")]),
+
+        // The LLM gateway client: OpenAI chat-completions and Anthropic Messages over LiteLLM.
+        .target(
+            name: "LLM",
+            dependencies: [
+                "BosunProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         .executableTarget(
             name: "CLI",
@@ -153,6 +174,18 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LLMTests",
+            dependencies: [
+                "LLM",
+                "BosunProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

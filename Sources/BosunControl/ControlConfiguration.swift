@@ -40,6 +40,15 @@ public struct ControlConfiguration: Sendable {
     public var llmBaseURL: String?
     public var llmDefaultModel: String?
     public var llmFallbacks: [String] = []
+    /// The control API's own key for the gateway (the state analyzer); workers hold their own.
+    public var llmAPIKey: String?
+    /// The state analyzer's model; defaults to `llmDefaultModel`. Without a gateway URL and a
+    /// model the rules decide every turn alone.
+    public var analyzerModel: String?
+    /// How long the analyzer may think before the rules' fallback stands.
+    public var analyzerBudget: Duration = .seconds(3)
+    /// `false` turns the analyzer off even when a gateway is configured.
+    public var analyzerEnabled: Bool = true
 
     /// Shared secret for HS256 JWTs; nil disables them.
     public var jwtHS256Secret: String?
@@ -101,6 +110,19 @@ extension ControlConfiguration {
         }
         if let value = environment["BOSUN_LLM_BASE_URL"], !value.isEmpty { llmBaseURL = value }
         if let value = environment["BOSUN_LLM_DEFAULT_MODEL"], !value.isEmpty { llmDefaultModel = value }
+        if let value = environment["BOSUN_LLM_FALLBACKS"], !value.isEmpty {
+            llmFallbacks = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let value = environment["BOSUN_LLM_API_KEY"], !value.isEmpty { llmAPIKey = value }
+        if let value = environment["BOSUN_ANALYZER_MODEL"], !value.isEmpty { analyzerModel = value }
+        if let value = try seconds("BOSUN_ANALYZER_BUDGET_S") { analyzerBudget = value }
+        if let text = environment["BOSUN_ANALYZER"], !text.isEmpty {
+            switch text.lowercased() {
+            case "on", "true", "1": analyzerEnabled = true
+            case "off", "false", "0": analyzerEnabled = false
+            default: throw ConfigurationError("BOSUN_ANALYZER must be 'on' or 'off', got '\(text)'")
+            }
+        }
         if let secret = environment["BOSUN_JWT_HS256_SECRET"], !secret.isEmpty {
             guard secret.utf8.count >= 32 else {
                 throw ConfigurationError("BOSUN_JWT_HS256_SECRET must be at least 32 bytes")

@@ -2,6 +2,7 @@ import BosunLogging
 import BosunProtocol
 import Foundation
 import Hummingbird
+import LLM
 import Logging
 import Redis
 import ServiceLifecycle
@@ -15,6 +16,23 @@ public struct ControlServer: Sendable {
     let workerSweeper: WorkerSweeper
     let schema = SchemaReady()
 
+    /// The state analyzer, when a gateway and a model are configured (and it is not turned off).
+    static func analyzer(_ configuration: ControlConfiguration, logger: Logger) -> (any TurnAnalyzer)? {
+        guard configuration.analyzerEnabled, let baseURL = configuration.llmBaseURL,
+            let model = configuration.analyzerModel ?? configuration.llmDefaultModel
+        else {
+            logger.info("state analyzer off: the rules decide every turn (set BOSUN_LLM_BASE_URL and BOSUN_ANALYZER_MODEL)")
+            return nil
+        }
+        // One attempt and no fallbacks: the budget is short, and the rules are the fallback.
+        let gateway = LLMGateway(
+            configuration: LLMGatewayConfiguration(
+                baseURL: baseURL, apiKey: configuration.llmAPIKey, requestTimeout: configuration.analyzerBudget,
+                maxRetries: 0),
+            logger: logger)
+        return LLMTurnAnalyzer(gateway: gateway, model: model, budget: configuration.analyzerBudget, logger: logger)
+    }
+
     public init(configuration: ControlConfiguration, logger: Logger) async throws {
         let database = Database(
             url: configuration.databaseURL, maxConnections: configuration.databaseMaxConnections, logger: logger)
@@ -24,7 +42,7 @@ public struct ControlServer: Sendable {
         let events = EventHub()
         self.services = ControlServices(
             configuration: configuration, database: database, authenticator: authenticator, dispatcher: dispatcher,
-            events: events, redis: redis, logger: logger)
+            events: events, redis: redis, analyzer: Self.analyzer(configuration, logger: logger), logger: logger)
         self.listener = NotificationListener(
             url: configuration.databaseURL, dispatcher: dispatcher, events: events, authenticator: authenticator,
             logger: logger)

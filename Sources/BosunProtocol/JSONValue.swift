@@ -98,3 +98,23 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     }
     public init(nilLiteral: ()) { self = .null }
 }
+
+extension JSONValue {
+    /// Compact JSON text with sorted keys, for messages to people and models.
+    public var jsonString: String {
+        let data = (try? WireCoding.encoder().encode(self)) ?? Data("null".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Parses JSON text; `nil` when it is not JSON.
+    public init?(jsonText: String) {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(jsonText.utf8)) else { return nil }
+        self = value
+    }
+
+    /// Encodes any Encodable value as a JSON value.
+    public init(encoding value: some Encodable) throws {
+        let data = try WireCoding.encoder().encode(value)
+        self = try WireCoding.decoder().decode(JSONValue.self, from: data)
+    }
+}

@@ -355,9 +355,3 @@ extension SystemdNotifier {
     }
 }
 
-extension JSONValue {
-    init(encoding value: some Encodable) throws {
-        let data = try WireCoding.encoder().encode(value)
-        self = try WireCoding.decoder().decode(JSONValue.self, from: data)
-    }
-}

@@ -28,7 +28,8 @@ struct Run: AsyncParsableCommand {
             Required: the control API URL, a worker API key (scope 'worker') and the queue id, e.g.
               BOSUN_CONTROL_URL=http://127.0.0.1:8080 BOSUN_API_KEY=bsk_... BOSUN_QUEUE_ID=<uuid> bosun-worker run
             A TOML file may hold the same settings by their TOML names (control_url, api_key, queue_id, slots,
-            work_dir, name, log_level, log_format, drain_timeout_s, kill_grace_s, once, test_runtime, [labels]).
+            work_dir, name, log_level, log_format, drain_timeout_s, kill_grace_s, once, test_runtime, llm_base_url,
+            llm_api_key, llm_pricing_file, llm_timeout_s, llm_max_retries, [labels]).
             """)
 
     @Option(help: "TOML configuration file.")
@@ -55,6 +56,16 @@ struct Run: AsyncParsableCommand {
     var drainTimeout: String?
     @Option(name: .customLong("kill-grace"), help: "Seconds between SIGTERM and SIGKILL for task processes (default 5).")
     var killGrace: String?
+    @Option(name: .customLong("llm-base-url"), help: "LLM gateway URL; overrides the control API's (BOSUN_LLM_BASE_URL).")
+    var llmBaseURL: String?
+    @Option(name: .customLong("llm-api-key"), help: "LLM gateway key (BOSUN_LLM_API_KEY; prefer the environment).")
+    var llmAPIKey: String?
+    @Option(name: .customLong("llm-pricing"), help: "JSON pricing table, USD per million tokens per model (BOSUN_LLM_PRICING_FILE).")
+    var llmPricing: String?
+    @Option(name: .customLong("llm-timeout"), help: "Seconds per LLM request (BOSUN_LLM_TIMEOUT_S, default 120).")
+    var llmTimeout: String?
+    @Option(name: .customLong("llm-max-retries"), help: "Retries per LLM request before fallback models (BOSUN_LLM_MAX_RETRIES, default 3).")
+    var llmMaxRetries: String?
     @Flag(help: "Take one task, run it, deregister and exit.")
     var once = false
     @Flag(
@@ -75,6 +86,11 @@ struct Run: AsyncParsableCommand {
         flags[WorkerSetting.logFormat.flag] = logFormat
         flags[WorkerSetting.drainTimeout.flag] = drainTimeout
         flags[WorkerSetting.killGrace.flag] = killGrace
+        flags[WorkerSetting.llmBaseURL.flag] = llmBaseURL
+        flags[WorkerSetting.llmAPIKey.flag] = llmAPIKey
+        flags[WorkerSetting.llmPricingFile.flag] = llmPricing
+        flags[WorkerSetting.llmTimeout.flag] = llmTimeout
+        flags[WorkerSetting.llmMaxRetries.flag] = llmMaxRetries
         if once { flags[WorkerSetting.once.flag] = "true" }
         if testRuntime { flags[WorkerSetting.testRuntime.flag] = "true" }
         return flags

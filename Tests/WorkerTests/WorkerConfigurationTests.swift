@@ -44,6 +44,21 @@ import Testing
         #expect(fromFile.slots == 2)
     }
 
+    @Test func llmSettingsComeFromTheEnvironmentOrTheFile() throws {
+        let path = try file(
+            """
+            llm_base_url = "http://gateway:4000"
+            llm_timeout_s = 30
+            llm_max_retries = 1
+            """)
+        let configuration = try WorkerConfiguration.load(
+            flags: [:], environment: required.merging(["BOSUN_LLM_API_KEY": "sk-test"]) { $1 }, configFile: path)
+        #expect(configuration.llmBaseURL == "http://gateway:4000")
+        #expect(configuration.llmAPIKey == "sk-test")
+        #expect(configuration.llmTimeout == .seconds(30))
+        #expect(configuration.llmMaxRetries == 1)
+    }
+
     @Test func everySettingHasAFlagAVariableAndAFileKeyThatAreUnique() {
         let all = WorkerSetting.all
         #expect(Set(all.map(\.flag)).count == all.count)
@@ -62,6 +77,10 @@ import Testing
         (["BOSUN_WORKER_DRAIN_TIMEOUT_S": "-1"], "BOSUN_WORKER_DRAIN_TIMEOUT_S"),
         (["BOSUN_WORKER_LABELS": "gpu"], "BOSUN_WORKER_LABELS"),
         (["BOSUN_WORKER_WORK_DIR": "relative/dir"], "BOSUN_WORKER_WORK_DIR"),
+        (["BOSUN_LLM_BASE_URL": "localhost:4000"], "BOSUN_LLM_BASE_URL"),
+        (["BOSUN_LLM_PRICING_FILE": "/nonexistent/pricing.json"], "BOSUN_LLM_PRICING_FILE"),
+        (["BOSUN_LLM_TIMEOUT_S": "0"], "BOSUN_LLM_TIMEOUT_S"),
+        (["BOSUN_LLM_MAX_RETRIES": "lots"], "BOSUN_LLM_MAX_RETRIES"),
     ])
     func aBadValueNamesItsSetting(override: [String: String], setting: String) {
         do {

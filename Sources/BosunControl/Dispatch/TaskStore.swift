@@ -437,12 +437,6 @@ extension UUID {
     var lowercased: String { uuidString.lowercased() }
 }
 
-extension JSONValue {
-    init(encoding value: some Encodable) throws {
-        let data = try WireCoding.encoder().encode(value)
-        self = try WireCoding.decoder().decode(JSONValue.self, from: data)
-    }
-}
 
 /// The claim, prepared once per connection: parsing and planning it every time cost more than
 /// running it (measured with `log_min_duration_statement`).

@@ -25,6 +25,16 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var testRuntime: Bool = false
     /// Grace between SIGTERM and SIGKILL when a task's processes are stopped.
     public var killGrace: Duration = .seconds(5)
+    /// The LLM gateway's base URL; overrides the one the control API names at registration.
+    public var llmBaseURL: String?
+    /// The key for the LLM gateway. It stays on the worker: the control plane never sees it.
+    public var llmAPIKey: String?
+    /// A JSON pricing table (USD per million tokens per model) for turn costs.
+    public var llmPricingFile: String?
+    /// Per-request timeout of one LLM call.
+    public var llmTimeout: Duration = .seconds(120)
+    /// Retries of one LLM call (connect errors, timeouts, 429, 5xx) before the fallback models.
+    public var llmMaxRetries: Int = 3
 
     public init(controlURL: URL, apiKey: String, queueId: UUID) {
         self.controlURL = controlURL
@@ -62,9 +72,19 @@ public struct WorkerSetting: Sendable, Hashable {
     public static let killGrace = WorkerSetting(
         flag: "--kill-grace", environment: "BOSUN_WORKER_KILL_GRACE_S", toml: "kill_grace_s")
 
+    public static let llmBaseURL = WorkerSetting(
+        flag: "--llm-base-url", environment: "BOSUN_LLM_BASE_URL", toml: "llm_base_url")
+    public static let llmAPIKey = WorkerSetting(flag: "--llm-api-key", environment: "BOSUN_LLM_API_KEY", toml: "llm_api_key")
+    public static let llmPricingFile = WorkerSetting(
+        flag: "--llm-pricing", environment: "BOSUN_LLM_PRICING_FILE", toml: "llm_pricing_file")
+    public static let llmTimeout = WorkerSetting(
+        flag: "--llm-timeout", environment: "BOSUN_LLM_TIMEOUT_S", toml: "llm_timeout_s")
+    public static let llmMaxRetries = WorkerSetting(
+        flag: "--llm-max-retries", environment: "BOSUN_LLM_MAX_RETRIES", toml: "llm_max_retries")
+
     public static let all: [WorkerSetting] = [
         controlURL, apiKey, queueId, slots, labels, workDirectory, name, logLevel, logFormat, drainTimeout, once,
-        testRuntime, killGrace,
+        testRuntime, killGrace, llmBaseURL, llmAPIKey, llmPricingFile, llmTimeout, llmMaxRetries,
     ]
 }
 
@@ -192,6 +212,28 @@ extension WorkerConfiguration {
         }
         if let once = try source(.once) { configuration.once = try boolean(once) }
         if let test = try source(.testRuntime) { configuration.testRuntime = try boolean(test) }
+        if let base = try source(.llmBaseURL) {
+            guard let url = URL(string: base.text), let scheme = url.scheme, ["http", "https"].contains(scheme),
+                url.host != nil
+            else {
+                throw ConfigurationError("\(base.origin) must be an http(s) URL such as http://127.0.0.1:4000, got '\(base.text)'")
+            }
+            configuration.llmBaseURL = base.text
+        }
+        if let key = try source(.llmAPIKey) { configuration.llmAPIKey = key.text }
+        if let pricing = try source(.llmPricingFile) {
+            guard FileManager.default.isReadableFile(atPath: pricing.text) else {
+                throw ConfigurationError("\(pricing.origin): cannot read the pricing file '\(pricing.text)'")
+            }
+            configuration.llmPricingFile = pricing.text
+        }
+        if let timeout = try source(.llmTimeout) { configuration.llmTimeout = try seconds(timeout, allowZero: false) }
+        if let retries = try source(.llmMaxRetries) {
+            guard let value = Int(retries.text), (0...20).contains(value) else {
+                throw ConfigurationError("\(retries.origin) must be a whole number from 0 to 20, got '\(retries.text)'")
+            }
+            configuration.llmMaxRetries = value
+        }
         return configuration
     }
 

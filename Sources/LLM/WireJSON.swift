@@ -1,0 +1,48 @@
+import BosunProtocol
+import Foundation
+
+/// JSON in and out of the wire formats. Bodies are built as `JSONValue` trees, so a test can
+/// compare the exact shape sent, and replies are read the same way, because both providers
+/// add fields freely and a lenient tree reader tolerates that better than fixed `Codable` types.
+enum WireJSON {
+    static func encode(_ value: JSONValue) -> Data {
+        let encoder = JSONEncoder()
+        // Sorted keys: the same request is the same bytes (stable logs, provider prompt caches).
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding a JSONValue cannot fail: it holds no dates, no non-string keys.
+        return (try? encoder.encode(value)) ?? Data("null".utf8)
+    }
+
+    static func encodeToString(_ value: JSONValue) -> String {
+        String(decoding: encode(value), as: UTF8.self)
+    }
+
+    /// Throws `LLMError.malformedResponse` (with a prefix of the text) when `data` is not JSON.
+    static func decode(_ data: Data, what: String) throws -> JSONValue {
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw LLMError(.malformedResponse, "\(what) is not valid JSON: \(prefix(of: data))")
+        }
+    }
+
+    /// The start of a body for an error message: enough to recognise it, not a whole page.
+    static func prefix(of data: Data, limit: Int = 200) -> String {
+        prefix(of: String(decoding: data, as: UTF8.self), limit: limit)
+    }
+
+    static func prefix(of text: String, limit: Int = 200) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty { return "(empty)" }
+        if trimmed.count <= limit { return "'\(trimmed)'" }
+        return "'\(trimmed.prefix(limit))…' (\(trimmed.utf8.count) bytes)"
+    }
+}
+
+extension JSONValue {
+    /// A token count or other integer field; nil when absent, null or not a number.
+    var intValue: Int? {
+        guard let number = numberValue, number.isFinite else { return nil }
+        return Int(number)
+    }
+}
