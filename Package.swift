@@ -112,8 +112,22 @@ let package = Package(
             dependencies: [
                 "WorkerCore",
                 "Runtimes",
+                "LLM",
                 "BosunLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A fake model provider speaking OpenAI's and Anthropic's real wire formats, for tests and the demo.
+        .target(
+            name: "ScriptedLLM",
+            dependencies: [
+                "BosunProtocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -139,6 +153,7 @@ let package = Package(
                 "BosunProtocol",
                 "BosunControl",
                 "BosunLogging",
+                "ScriptedLLM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -189,9 +204,38 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-            .testTarget(
+        .testTarget(
+            name: "RuntimesToolTests",
+            dependencies: ["Runtimes", "BosunProtocol", "BosunSystem", "LLM"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "BosunSystemTests",
             dependencies: ["BosunSystem"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ScriptedLLMTests",
+            dependencies: [
+                "ScriptedLLM",
+                "BosunProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RuntimeTests",
+            dependencies: [
+                "Runtimes",
+                "LLM",
+                "ScriptedLLM",
+                "BosunProtocol",
+                "BosunSystem",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

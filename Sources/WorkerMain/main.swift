@@ -1,6 +1,7 @@
 import ArgumentParser
 import BosunLogging
 import Foundation
+import LLM
 import Logging
 import Runtimes
 import WorkerCore
@@ -108,21 +109,55 @@ struct Run: AsyncParsableCommand {
         let ring = LogRing(capacity: 500)
         BosunLogging.bootstrap(level: configuration.logLevel, format: configuration.logFormat, ring: ring)
         let logger = Logger(label: "bosun-worker")
-        let runtimes: [any Runtime] = configuration.testRuntime ? [TestRuntime()] : []
-        if runtimes.isEmpty {
-            logger.warning(
-                "no agent runtimes are built into this worker yet; it can only run turns with --test-runtime")
-        } else {
+        let pricing: PricingTable
+        do {
+            pricing = try WorkerLLM.pricing(file: configuration.llmPricingFile)
+        } catch {
+            FileHandle.standardError.write(Data("bosun-worker: configuration error: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+        // Its own client: a short connect timeout, so a gateway that is down fails an attempt
+        // in seconds and the retries and fallbacks get their turn.
+        let llmClient = LLMGateway.makeHTTPClient(connectTimeout: .seconds(3))
+        let access = LLMAccess(
+            httpClient: llmClient, apiKey: configuration.llmAPIKey, baseURLOverride: configuration.llmBaseURL,
+            pricing: pricing, requestTimeout: configuration.llmTimeout, maxRetries: configuration.llmMaxRetries)
+        let runtimes: [any Runtime]
+        if configuration.testRuntime {
+            runtimes = [TestRuntime()]
             logger.warning("running every turn with the TEST runtime (no model is called); for tests and the demo only")
+        } else {
+            runtimes = [AgnoRuntime(llm: access), ClaudeCodeRuntime(llm: access)]
+            logger.warning(
+                "tool processes (Bash, hooks) run without a sandbox until bosun-sandbox profiles exist",
+                metadata: ["bosun.sandbox": "off"])
         }
         let daemon = WorkerDaemon(configuration: configuration, runtimes: runtimes, ring: ring, logger: logger)
         ShutdownSignals.install { name in daemon.requestStop(reason: name) }
         do {
             try await daemon.run()
+            try? await llmClient.shutdown()
         } catch let error as WorkerFatalError {
+            try? await llmClient.shutdown()
             logger.critical("\(error.description)")
             FileHandle.standardError.write(Data("bosun-worker: \(error)\n".utf8))
             throw ExitCode(1)
+        }
+    }
+}
+
+enum WorkerLLM {
+    /// The pricing table from `--llm-pricing`: `{"model": {"input_per_mtok": 3, ...}}`.
+    static func pricing(file: String?) throws -> PricingTable {
+        guard let file else { return PricingTable() }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ConfigurationError("cannot read the pricing file '\(file)'")
+        }
+        do {
+            return try JSONDecoder().decode(PricingTable.self, from: data)
+        } catch {
+            throw ConfigurationError(
+                "the pricing file '\(file)' is not a JSON object of model -> {input_per_mtok, output_per_mtok, cache_read_per_mtok, cache_write_per_mtok}: \(error)")
         }
     }
 }

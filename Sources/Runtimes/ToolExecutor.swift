@@ -1,0 +1,144 @@
+import BosunProtocol
+import Foundation
+import LLM
+
+/// The tools one agent may use this turn, by name.
+public struct Toolset: Sendable {
+    public let tools: [String: any AgentTool]
+    public let specs: [ToolSpec]
+
+    /// - Parameter defaultAll: with no names given, offer every available tool (claude_code) or none (agno).
+    public init(available: [any AgentTool], names: [String], defaultAll: Bool) throws {
+        var byName: [String: any AgentTool] = [:]
+        for tool in available { byName[tool.spec.name] = tool }
+        let chosen: [any AgentTool]
+        if names.isEmpty {
+            chosen = defaultAll ? available : []
+        } else {
+            chosen = try names.map { name in
+                guard let tool = byName[name] else {
+                    throw TurnFailure(
+                        "the agent names the tool '\(name)', which this worker does not have (built-in tools: \(available.map(\.spec.name).sorted().joined(separator: ", ")))",
+                        retryable: false)
+                }
+                return tool
+            }
+        }
+        var tools: [String: any AgentTool] = [:]
+        for tool in chosen { tools[tool.spec.name] = tool }
+        self.tools = tools
+        self.specs = chosen.map(\.spec)
+    }
+
+    public func removing(_ names: Set<String>) -> Toolset {
+        Toolset(tools: tools.filter { !names.contains($0.key) }, specs: specs.filter { !names.contains($0.name) })
+    }
+
+    init(tools: [String: any AgentTool], specs: [ToolSpec]) {
+        self.tools = tools
+        self.specs = specs
+    }
+}
+
+/// One tool call and what came of it.
+public struct ToolInvocation: Sendable {
+    public var call: ChatToolCall
+    public var output: ToolOutput
+    public var durationMs: Double
+
+    public var resultMessage: ChatMessage {
+        .toolResult(id: call.id, name: call.name, text: output.text, isError: output.isError)
+    }
+
+    /// Agno's tool record in ToolCallStarted/ToolCallCompleted events.
+    var eventData: JSONValue {
+        [
+            "tool_call_id": .string(call.id), "tool_name": .string(call.name), "tool_args": call.arguments,
+            "result": .string(String(output.text.prefix(4000))), "tool_call_error": .bool(output.isError),
+            "metrics": ["duration_ms": .number(durationMs)],
+        ]
+    }
+}
+
+/// Runs tool calls: a call whose arguments were not JSON, or that names a tool the agent does
+/// not have, gets an error result for the model instead of running.
+public struct ToolExecutor: Sendable {
+    let toolset: Toolset
+    let toolContext: ToolContext
+
+    public init(
+        context: TurnContext, toolset: Toolset, searchExclusions: SearchExclusions = .none,
+        launcher: ToolProcessLauncher = ToolProcessLauncher()
+    ) throws {
+        self.toolset = toolset
+        let workspace: Workspace
+        do {
+            workspace = try Workspace(root: context.workspace)
+        } catch {
+            throw TurnFailure("the workspace \(context.workspace) cannot be used: \(error)", retryable: true)
+        }
+        self.toolContext = ToolContext(
+            workspace: workspace, processes: context.processes, launcher: launcher, searchExclusions: searchExclusions)
+    }
+
+    public func tool(named name: String) -> (any AgentTool)? { toolset.tools[name] }
+
+    public func run(_ call: ChatToolCall) async -> ToolInvocation {
+        let started = ContinuousClock.now
+        let output: ToolOutput
+        if let problem = call.argumentsError {
+            output = ToolOutput(text: "The arguments were not valid JSON: \(problem). Call the tool again with a JSON object.", isError: true)
+        } else if let tool = toolset.tools[call.name] {
+            output = await tool.run(call.arguments, in: toolContext)
+        } else {
+            output = ToolOutput(
+                text: "No such tool: \(call.name). Available tools: \(toolset.specs.map(\.name).joined(separator: ", ")).",
+                isError: true)
+        }
+        return ToolInvocation(call: call, output: output, durationMs: (ContinuousClock.now - started).milliseconds)
+    }
+
+    public var context: ToolContext { toolContext }
+}
+
+/// Sums what a turn's model calls cost.
+struct UsageMeter {
+    var usage = Usage()
+    var cost = 0.0
+    var calls = 0
+    var apiMs = 0.0
+    var timeToFirstTokenMs: Double?
+    var model: String?
+
+    mutating func add(_ response: ChatResponse) {
+        usage.inputTokens += response.usage.inputTokens
+        usage.outputTokens += response.usage.outputTokens
+        usage.cacheReadTokens += response.usage.cacheReadTokens
+        usage.cacheWriteTokens += response.usage.cacheWriteTokens
+        cost += response.costUsd
+        calls += 1
+        apiMs += response.durationMs
+        if timeToFirstTokenMs == nil { timeToFirstTokenMs = response.timeToFirstTokenMs }
+        model = response.model
+    }
+
+    /// Agno's run metrics.
+    func metrics(duration: Duration) -> JSONValue {
+        [
+            "input_tokens": .number(Double(usage.inputTokens)), "output_tokens": .number(Double(usage.outputTokens)),
+            "cache_read_tokens": .number(Double(usage.cacheReadTokens)),
+            "cache_write_tokens": .number(Double(usage.cacheWriteTokens)),
+            "total_tokens": .number(Double(usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheWriteTokens)),
+            "cost_usd": .number(cost), "model_calls": .number(Double(calls)),
+            "time_to_first_token_ms": timeToFirstTokenMs.map(JSONValue.number) ?? .null,
+            "duration_ms": .number(duration.milliseconds),
+        ]
+    }
+}
+
+extension Duration {
+    var milliseconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+}
