@@ -183,6 +183,8 @@ let package = Package(
                 "BosunControl",
                 "BosunProtocol",
                 "BosunTestSupport",
+                "LLM",
+                "ScriptedLLM",
                 "Redis",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -242,6 +244,7 @@ let package = Package(
             name: "WorkerTests",
             dependencies: [
                 "WorkerCore",
+                "ScriptedLLM",
                 "BosunControl",
                 "BosunProtocol",
                 "BosunSystem",

@@ -25,7 +25,7 @@ final class WorkerProcess: @unchecked Sendable {
 
     init(
         controlURL: String, apiKey: String, queue: UUID, slots: Int = 1, extraArguments: [String] = [],
-        environment extra: [String: String] = [:]
+        environment extra: [String: String] = [:], testRuntime: Bool = true
     ) throws {
         let id = UUID().uuidString.prefix(8)
         logURL = FileManager.default.temporaryDirectory.appendingPathComponent("bosun-worker-\(id).log")
@@ -33,8 +33,8 @@ final class WorkerProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         process.executableURL = Self.binDirectory.appendingPathComponent("bosun-worker")
         process.arguments =
-            ["run", "--test-runtime", "--slots", String(slots), "--work-dir", workDirectory, "--kill-grace", "1"]
-            + extraArguments
+            ["run"] + (testRuntime ? ["--test-runtime"] : [])
+            + ["--slots", String(slots), "--work-dir", workDirectory, "--kill-grace", "1"] + extraArguments
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BOSUN_") && !$0.key.hasPrefix("NOTIFY_") }
         environment["BOSUN_CONTROL_URL"] = controlURL
         environment["BOSUN_API_KEY"] = apiKey
@@ -203,14 +203,15 @@ final class Harness: @unchecked Sendable {
     }
 
     /// A worker with a fresh worker key for the tenant's default queue.
-    func worker(slots: Int = 1, arguments: [String] = [], environment: [String: String] = [:]) async throws
-        -> WorkerProcess
-    {
+    /// `testRuntime: false` runs the real `agno` and `claude_code` runtimes.
+    func worker(
+        slots: Int = 1, arguments: [String] = [], environment: [String: String] = [:], testRuntime: Bool = true
+    ) async throws -> WorkerProcess {
         let key = try await tenant.createKey(scope: .worker, queue: tenant.queueId)
         return try adopt(
             WorkerProcess(
                 controlURL: server.baseURL, apiKey: key, queue: tenant.queueId, slots: slots, extraArguments: arguments,
-                environment: environment))
+                environment: environment, testRuntime: testRuntime))
     }
 
     /// Starts `worker` (in `cgroup` when given) and stops it at the end of the test.
