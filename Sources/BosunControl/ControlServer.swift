@@ -27,8 +27,9 @@ public struct ControlServer: Sendable {
         // One attempt and no fallbacks: the budget is short, and the rules are the fallback.
         let gateway = LLMGateway(
             configuration: LLMGatewayConfiguration(
-                baseURL: baseURL, apiKey: configuration.llmAPIKey, requestTimeout: configuration.analyzerBudget,
-                maxRetries: 0),
+                baseURL: baseURL, apiKey: configuration.llmAPIKey,
+                // The budget ends the call (and says so); this is only the backstop behind it.
+                requestTimeout: configuration.analyzerBudget + .seconds(1), maxRetries: 0),
             logger: logger)
         return LLMTurnAnalyzer(gateway: gateway, model: model, budget: configuration.analyzerBudget, logger: logger)
     }

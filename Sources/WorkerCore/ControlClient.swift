@@ -188,5 +188,5 @@ extension UUID {
 }
 
 public enum WorkerVersion {
-    public static let current = "0.3.0"
+    public static let current = "0.4.0"
 }

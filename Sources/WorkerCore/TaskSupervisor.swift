@@ -125,8 +125,13 @@ struct TaskSupervisor: Sendable {
         await Task { [reason] in
             // Nothing the turn started outlives it, even when it ended normally.
             await processes.finish()
-            await report(outcome, stop: reason, events: events)
-            try? FileManager.default.removeItem(atPath: workspace)
+            let status = await report(outcome, stop: reason, events: events)
+            // The workspace outlives the turn while the execution goes on (a claude_code
+            // session's files are there for its next turn on this worker); it goes once the
+            // execution is finished or its fate is unknown here. Leftovers are swept at start.
+            if status.map({ $0.isTerminal }) ?? true {
+                try? FileManager.default.removeItem(atPath: workspace)
+            }
         }.value
         logger.info(
             "task finished",
@@ -193,24 +198,31 @@ struct TaskSupervisor: Sendable {
 
     /// Exactly one report per attempt. Transient errors are retried until the lease would have
     /// expired; after that the task belongs to the sweeper.
-    func report(_ outcome: Result<TurnResult, any Error>, stop: StopReason?, events: EventStreamer?) async {
+    /// Sends the one report of this task. Returns the execution's status after it, when the
+    /// control API said (complete and fail replies carry it).
+    @discardableResult
+    func report(_ outcome: Result<TurnResult, any Error>, stop: StopReason?, events: EventStreamer?) async
+        -> ExecutionStatus?
+    {
+        let reported = ReportedStatus()
         let deadline = ContinuousClock.now + .milliseconds(Int64(assignment.lease.durationS * 1000))
         switch stop {
         case .leaseLost(let why):
             logger.warning("task abandoned: the lease no longer holds it", metadata: ["reason": "\(why)"])
-            return
+            return nil
         case .workerAbort:
             _ = await events?.flushAll(deadline: .now + .seconds(2))
             await send("release", deadline: .now + .seconds(5)) { token in
                 _ = try await client.release(token: token, task: taskId, lease: leaseId, reason: "the worker shut down")
             }
-            return
+            return nil
         case .cancelRequested:
             _ = await events?.flushAll(deadline: deadline)
             await send("fail", deadline: deadline) { token in
-                _ = try await client.fail(token: token, task: taskId, lease: leaseId, error: "cancelled", retryable: false)
+                let reply = try await client.fail(token: token, task: taskId, lease: leaseId, error: "cancelled", retryable: false)
+                reported.set(reply.executionStatus)
             }
-            return
+            return reported.value
         case nil:
             break
         }
@@ -219,6 +231,7 @@ struct TaskSupervisor: Sendable {
             _ = await events?.flushAll(deadline: deadline)
             await send("complete", deadline: deadline) { token in
                 let reply = try await client.complete(token: token, task: taskId, lease: leaseId, result: result)
+                reported.set(reply.executionStatus)
                 logger.info(
                     "task completed",
                     metadata: ["decision": "\(reply.decision)", "execution_status": "\(reply.executionStatus.rawValue)"])
@@ -230,10 +243,12 @@ struct TaskSupervisor: Sendable {
             logger.warning("turn failed", metadata: ["error": "\(failure.message)", "retryable": "\(failure.retryable)"])
             _ = await events?.flushAll(deadline: deadline)
             await send("fail", deadline: deadline) { token in
-                _ = try await client.fail(
+                let reply = try await client.fail(
                     token: token, task: taskId, lease: leaseId, error: failure.message, retryable: failure.retryable)
+                reported.set(reply.executionStatus)
             }
         }
+        return reported.value
     }
 
     private func send(_ what: String, deadline: ContinuousClock.Instant, _ body: @escaping @Sendable (String) async throws -> Void) async {
@@ -259,4 +274,13 @@ struct TaskSupervisor: Sendable {
             }
         }
     }
+}
+
+/// The execution status a report's reply carried, written from the report's sending closure.
+final class ReportedStatus: @unchecked Sendable {
+    private let lock = NSLock()
+    private var status: ExecutionStatus?
+
+    func set(_ status: ExecutionStatus) { lock.withLock { self.status = status } }
+    var value: ExecutionStatus? { lock.withLock { status } }
 }

@@ -103,6 +103,7 @@ public final class WorkerDaemon: Sendable {
     public func run() async throws {
         let startedAt = ContinuousClock.now
         try prepareWorkDirectory()
+        Self.sweepStaleWorkspaces(in: configuration.workDirectory, logger: logger)
         ProcessGroupLauncher.ignoreSIGPIPE()
 
         let facts = HostFacts.collect(gpus: await gpus.probe().devices)
@@ -197,6 +198,23 @@ public final class WorkerDaemon: Sendable {
             throw WorkerFatalError(
                 description: "\(WorkerSetting.workDirectory.flag) '\(configuration.workDirectory)' is not writable")
         }
+    }
+
+    /// Workspaces stay between the turns of an execution; ones nobody touched for a day belong
+    /// to executions that finished elsewhere or were abandoned, and are removed at start.
+    static func sweepStaleWorkspaces(in workDirectory: String, olderThan age: TimeInterval = 24 * 3600, logger: Logger) {
+        let root = URL(fileURLWithPath: workDirectory).appendingPathComponent("executions")
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: root.path) else { return }
+        let cutoff = Date().addingTimeInterval(-age)
+        var removed = 0
+        for entry in entries {
+            let path = root.appendingPathComponent(entry).path
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                modified < cutoff
+            else { continue }
+            if (try? FileManager.default.removeItem(atPath: path)) != nil { removed += 1 }
+        }
+        if removed > 0 { logger.info("removed stale workspaces", metadata: ["count": "\(removed)"]) }
     }
 
     private func pollLoop(group: inout TaskGroup<Void>, startedAt: ContinuousClock.Instant, logger: Logger) async {

@@ -48,18 +48,24 @@ import Testing
             let tenant = h.tenant
             let agent = try await Self.agent(
                 tenant, AgentDefinition(name: "planner", runtime: .agno, model: "openai/gpt-4o-mini", instructions: "Plan trips.", tools: ["Bash"]))
-            _ = try await h.worker(environment: try Self.llmEnvironment(llm), testRuntime: false)
+            let worker = try await h.worker(environment: try Self.llmEnvironment(llm), testRuntime: false)
             let execution = try await tenant.submit(agent: agent.id, input: "Plan a walk")
+            let workspace = worker.workDirectory + "/executions/" + execution.id.uuidString.lowercased()
 
             let waiting = try await tenant.waitForStatus(execution.id, [.waitingForInput, .completed, .failed])
             #expect(waiting.status == .waitingForInput, "\(waiting)")
             #expect(waiting.output == "It is 18 degrees. Which day do you want to go?")
+            // The execution goes on, so its workspace stays for the next turn.
+            #expect(FileManager.default.fileExists(atPath: workspace))
             let reply = try await tenant.admin.post(
                 "/api/v1/executions/\(execution.id.uuidString.lowercased())/messages", ExecutionMessageRequest(content: "Saturday"))
             #expect(reply.status == 200)
             let done = try await tenant.waitForStatus(execution.id, [.completed, .failed])
             #expect(done.status == .completed)
             #expect(done.output == "Saturday it is: pack a jacket.")
+            try await eventually("the finished execution's workspace to be removed", timeout: .seconds(10)) {
+                FileManager.default.fileExists(atPath: workspace) ? nil : true
+            }
 
             let events = try await tenant.events(execution.id)
             let types = events.map(\.type)

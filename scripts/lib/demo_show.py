@@ -4,13 +4,56 @@ import sys
 
 
 def events(reply):
+    """One line per event; streamed text chunks are joined into one line, ledger entries counted."""
+    streamed, first_seq, ledger = [], None, 0
+
+    def flush():
+        nonlocal streamed, first_seq
+        if streamed:
+            print(f"  #{first_seq:<3} {'(streamed text)':<18} {len(streamed)} chunks: {''.join(streamed)[:80]!r}")
+        streamed, first_seq = [], None
+
     for e in reply["events"]:
-        print(f"  #{e['seq']:<3} {e['type']:<16} {json.dumps(e['data'])[:90]}")
+        data = e["data"]
+        chunk = None
+        if e["type"] == "RunContent":
+            chunk = data.get("content")
+        elif e["type"] == "stream_event":
+            chunk = ((data.get("event") or {}).get("delta") or {}).get("text")
+        if chunk is not None:
+            first_seq = first_seq or e["seq"]
+            streamed.append(chunk)
+            continue
+        flush()
+        if e["type"] == "ledger":
+            ledger += 1
+            continue
+        if e["type"] == "turn_completed":
+            usage = data.get("usage") or {}
+            summary = (f"turn {data.get('turn')}: {data.get('finish_reason')}, tokens in {usage.get('input_tokens')} "
+                       f"out {usage.get('output_tokens')} cache read {usage.get('cache_read_tokens')} "
+                       f"write {usage.get('cache_write_tokens')}, cost ${data.get('cost_usd', 0):.6f}")
+        elif e["type"] in ("assistant", "user"):
+            blocks = (data.get("message") or {}).get("content") or []
+            summary = "; ".join(
+                b.get("text") or f"{b.get('type')} {b.get('name') or ''} {json.dumps(b.get('input') or b.get('content'))}"
+                for b in blocks)
+        elif e["type"] == "result":
+            summary = (f"{data.get('subtype')}: {data.get('num_turns')} model calls, {data.get('duration_ms', 0):.0f} ms, "
+                       f"${data.get('total_cost_usd', 0):.6f}, denials {len(data.get('permission_denials') or [])}")
+        else:
+            summary = json.dumps(data)
+        print(f"  #{e['seq']:<3} {e['type']:<18} {summary[:110]}")
+    flush()
+    print(f"  ({ledger} tool-ledger entries recorded durably, not shown)")
 
 
 def transitions(reply):
     for t in reply["items"]:
-        print(f"  {t['from']:>10} -> {t['to']:<10} ({t['decider']}) {t['reason']}")
+        extra = ""
+        if t.get("confidence") is not None and t["decider"] != "system":
+            extra = f" confidence {t['confidence']:.2f}, {t.get('latency_ms') or 0:.1f} ms"
+        print(f"  {t['from']:>17} -> {t['to']:<17} ({t['decider']}{extra}) {t['reason'][:90]}")
 
 
 def workers(reply):
@@ -27,4 +70,10 @@ def workers(reply):
               f"completed tasks {full.get('completed_tasks')}, log lines {len(full.get('log_tail') or [])}")
 
 
-{"events": events, "transitions": transitions, "workers": workers}[sys.argv[1]](json.load(sys.stdin))
+def requests(reply):
+    for r in reply:
+        print(f"  {r['sequence']:>2} {r['path']:<21} {r.get('model') or '':<26} stream={str(r['stream']).lower():<5} "
+              f"-> {r['status']}")
+
+
+{"events": events, "transitions": transitions, "workers": workers, "requests": requests}[sys.argv[1]](json.load(sys.stdin))
