@@ -125,7 +125,7 @@ public struct AgnoRuntime: Runtime {
                 "RunCompleted",
                 ["run_id": .string(runId), "content": output.map(JSONValue.string) ?? .null, "metrics": metrics])
             return TurnResult(
-                messages: conversation.turnMessages.map(\.jsonValue), toolCalls: Self.records(conversation.turnMessages),
+                messages: conversation.turnMessages.map(\.jsonValue), toolCalls: conversation.turnToolCalls,
                 usage: meter.usage, costUsd: meter.cost, finishReason: finish, output: output,
                 model: meter.model ?? model,
                 timings: TurnTimings(
@@ -192,21 +192,5 @@ public struct AgnoRuntime: Runtime {
     static func schemaProblems(_ text: String, schema: JSONValue) -> [String] {
         guard let value = StructuredAnswer.parse(text) else { return ["the answer is not JSON"] }
         return JSONSchemaValidator(schema: schema).violations(of: value)
-    }
-
-    /// The turn's tool calls with their results, for the turn record and its analytics.
-    static func records(_ messages: [ChatMessage]) -> [ToolCallRecord] {
-        var results: [String: ChatMessage] = [:]
-        for message in messages where message.role == .tool {
-            if let id = message.toolCallId { results[id] = message }
-        }
-        return messages.flatMap { message in
-            message.toolCalls.map { call in
-                let result = results[call.id]
-                return ToolCallRecord(
-                    id: call.id, name: call.name, arguments: call.arguments,
-                    result: result.map { .string(String(($0.text ?? "").prefix(4000))) }, isError: result?.isError)
-            }
-        }
     }
 }

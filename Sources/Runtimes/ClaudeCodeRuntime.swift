@@ -212,7 +212,7 @@ public struct ClaudeCodeRuntime: Runtime {
     ) -> TurnResult {
         TurnResult(
             messages: conversation.turnMessages.map(\.jsonValue),
-            toolCalls: AgnoRuntime.records(conversation.turnMessages), usage: meter.usage, costUsd: meter.cost,
+            toolCalls: conversation.turnToolCalls, usage: meter.usage, costUsd: meter.cost,
             finishReason: finish, output: output, error: error, model: meter.model ?? model,
             timings: TurnTimings(
                 startedAt: started, durationMs: (ContinuousClock.now - clock).milliseconds,

@@ -38,6 +38,23 @@ public struct Conversation: Sendable, Equatable {
     /// This turn's own messages (replayed and new): what the turn result stores.
     public var turnMessages: [ChatMessage] { Array(messages[min(turnStart, messages.count)...]) }
 
+    /// This turn's tool calls with their results (truncated), for the turn record and its analytics.
+    public var turnToolCalls: [ToolCallRecord] {
+        let messages = turnMessages
+        var results: [String: ChatMessage] = [:]
+        for message in messages where message.role == .tool {
+            if let id = message.toolCallId { results[id] = message }
+        }
+        return messages.flatMap { message in
+            message.toolCalls.map { call in
+                let result = results[call.id]
+                return ToolCallRecord(
+                    id: call.id, name: call.name, arguments: call.arguments,
+                    result: result.map { .string(String(($0.text ?? "").prefix(4000))) }, isError: result?.isError)
+            }
+        }
+    }
+
     /// Tool calls of the last assistant message that have no result yet: on a retried attempt,
     /// the calls the previous attempt did not finish (or never started).
     public var pendingToolCalls: [ChatToolCall] {

@@ -32,7 +32,11 @@ struct RuntimeHarness {
     let events = RecordingEventSink()
     let processes = TaskProcesses(killGrace: .milliseconds(200))
 
-    static let logger = Logger(label: "runtime-tests")
+    static let logger: Logger = {
+        var logger = Logger(label: "runtime-tests")
+        logger.logLevel = .critical
+        return logger
+    }()
     static let pricing: PricingTable = [
         "openai/gpt-4o-mini": ModelPrice(inputPerMtok: 0.15, outputPerMtok: 0.6),
         "anthropic/claude-sonnet-4": ModelPrice(
