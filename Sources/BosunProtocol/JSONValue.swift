@@ -112,6 +112,11 @@ extension JSONValue {
         self = value
     }
 
+    /// Decodes a Decodable value from a JSON value.
+    public static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
+        try WireCoding.decoder().decode(type, from: WireCoding.encoder().encode(value))
+    }
+
     /// Encodes any Encodable value as a JSON value.
     public init(encoding value: some Encodable) throws {
         let data = try WireCoding.encoder().encode(value)

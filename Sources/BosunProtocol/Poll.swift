@@ -37,8 +37,8 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
     public var input: JSONValue
     /// Earlier turns of the execution, oldest first.
     public var history: [TurnHistory]
-    /// The tool ledger of earlier attempts of this same turn: the conversation messages they
-    /// recorded (event type `ledger`, field `message`), oldest first. A retried attempt replays
+    /// The tool ledger of earlier attempts of this same turn: the entries they recorded
+    /// (`LedgerEvent`: `{message, usage?, cost_usd?}`), oldest first. A retried attempt replays
     /// these instead of calling the model and running those tools again.
     public var ledger: [JSONValue]
 

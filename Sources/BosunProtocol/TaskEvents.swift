@@ -1,6 +1,12 @@
 import Foundation
 
 /// One event a worker streams while it runs a turn. `seq` counts per task attempt from 1.
+/// The tool ledger's event: `{message, usage?, cost_usd?}` for every message a turn adds to its
+/// conversation, stored the moment it exists, so a retried attempt can replay it.
+public enum LedgerEvent {
+    public static let type = "ledger"
+}
+
 public struct TaskEvent: Codable, Sendable, Equatable {
     public var seq: Int
     public var type: String

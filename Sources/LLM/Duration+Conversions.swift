@@ -7,8 +7,6 @@ extension Duration {
 
     var milliseconds: Double { seconds * 1000 }
 
-    var timeAmount: TimeAmount {
-        let (seconds, attoseconds) = components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
+    /// Clamped by NIO, so a huge configured timeout cannot overflow.
+    var timeAmount: TimeAmount { TimeAmount(self) }
 }

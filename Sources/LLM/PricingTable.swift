@@ -1,4 +1,5 @@
 import BosunProtocol
+import Foundation
 
 /// The price of one model, in US dollars per million tokens.
 public struct ModelPrice: Codable, Sendable, Equatable {
@@ -77,4 +78,23 @@ public struct PricingTable: Codable, Sendable, Equatable, ExpressibleByDictionar
     public func cost(model: String, usage: Usage) -> Double {
         price(for: model)?.cost(of: usage) ?? 0
     }
+}
+
+extension PricingTable {
+    /// Reads a pricing file: `{"provider/model": {"input_per_mtok": 3, "output_per_mtok": 15, ...}}`.
+    public static func load(path: String) throws -> PricingTable {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PricingTableError(description: "cannot read the pricing file '\(path)'")
+        }
+        do {
+            return try JSONDecoder().decode(PricingTable.self, from: data)
+        } catch {
+            throw PricingTableError(
+                description: "the pricing file '\(path)' is not a JSON object of model -> {input_per_mtok, output_per_mtok, cache_read_per_mtok, cache_write_per_mtok}: \(error)")
+        }
+    }
+}
+
+public struct PricingTableError: Error, CustomStringConvertible, Sendable {
+    public let description: String
 }

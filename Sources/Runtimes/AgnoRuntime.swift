@@ -38,7 +38,7 @@ public struct AgnoRuntime: Runtime {
             var conversation = try Conversation(assignment: assignment, historyTurns: options.historyTurns)
             let ledger = TurnLedger(events: events)
             let executor = try ToolExecutor(context: context, toolset: toolset)
-            var meter = UsageMeter()
+            var meter = UsageMeter(replayed: conversation)
             var toolCallsMade = conversation.turnMessages.filter { $0.role == .tool }.count
 
             await events.emit(
@@ -58,7 +58,6 @@ public struct AgnoRuntime: Runtime {
             var finish: FinishReason = .stop
             var answer: ChatMessage? = conversation.replayedAnswer
             var schemaRetries = 0
-            var iterations = 0
             loop: while answer == nil {
                 // Calls the model asked for that have no result yet (a replayed attempt's unfinished work).
                 let pending = conversation.pendingToolCalls
@@ -66,25 +65,23 @@ public struct AgnoRuntime: Runtime {
                     for invocation in try await runTools(
                         pending, executor: executor, limit: options.toolCallLimit, made: &toolCallsMade, events: events)
                     {
-                        let result = ChatMessage.toolResult(
-                            id: invocation.call.id, name: invocation.call.name, text: invocation.output.text,
-                            isError: invocation.output.isError)
-                        conversation.append(result)
+                        conversation.append(invocation.resultMessage)
                     }
                     continue
                 }
-                if iterations >= options.maxIterations {
+                if meter.calls >= options.maxIterations {
                     // Out of iterations with the model still working: the next turn continues.
                     finish = .toolCalls
                     break loop
                 }
-                iterations += 1
                 try Task.checkCancellation()
                 let request = ChatRequest(
                     model: model, system: assignment.agent.instructions.isEmpty ? nil : assignment.agent.instructions,
                     messages: conversation.messages, tools: toolset.specs, maxTokens: options.maxTokens,
                     parallelToolCalls: toolset.specs.isEmpty ? nil : true,
-                    responseSchema: options.outputSchema.map { ResponseSchema(name: "answer", schema: $0) })
+                    // Not strict: OpenAI's strict mode refuses ordinary schemas (it wants every
+                    // property required and no additional ones); the answer is validated here anyway.
+                    responseSchema: options.outputSchema.map { ResponseSchema(name: "answer", schema: $0, strict: false) })
                 let response = try await gateway.complete(request, format: .openAI, stream: true) { delta in
                     if case .text(let piece) = delta {
                         await events.emit("RunContent", ["run_id": .string(runId), "content": .string(piece)])
@@ -92,7 +89,7 @@ public struct AgnoRuntime: Runtime {
                 }
                 meter.add(response)
                 conversation.append(response.message)
-                try await ledger.record(response.message)
+                try await ledger.record(response.message, reply: response)
                 if !response.message.toolCalls.isEmpty { continue }
                 if response.finishReason != .stop {
                     finish = response.finishReason
@@ -103,7 +100,7 @@ public struct AgnoRuntime: Runtime {
                     let problems = Self.schemaProblems(response.message.text ?? "", schema: schema)
                     if !problems.isEmpty {
                         // One correction round: tell the model what was wrong and ask again.
-                        guard schemaRetries < 1, iterations < options.maxIterations else {
+                        guard schemaRetries < 1, meter.calls < options.maxIterations else {
                             throw TurnFailure(
                                 "the answer does not match the output schema: \(problems.prefix(5).joined(separator: "; "))",
                                 retryable: false)

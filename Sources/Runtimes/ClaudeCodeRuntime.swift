@@ -66,6 +66,8 @@ public struct ClaudeCodeRuntime: Runtime {
             let hooks = HookRunner(configuration: settings.hooks, sessionID: sessionId)
             var conversation = try Conversation(assignment: assignment, historyTurns: nil)
             let ledger = TurnLedger(events: events)
+            // Replayed replies count against max_turns and max_budget_usd like new ones.
+            meter = UsageMeter(replayed: conversation)
 
             await events.emit(
                 "system",
@@ -128,7 +130,7 @@ public struct ClaudeCodeRuntime: Runtime {
                 }
                 meter.add(response)
                 conversation.append(response.message)
-                try await ledger.record(response.message)
+                try await ledger.record(response.message, reply: response)
                 await events.emit("assistant", Self.assistantEvent(response, sessionId: sessionId))
                 if response.message.toolCalls.isEmpty {
                     answer = response.message

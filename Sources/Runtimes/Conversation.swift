@@ -10,6 +10,10 @@ public struct Conversation: Sendable, Equatable {
     public private(set) var messages: [ChatMessage]
     /// How many of `messages` came from this turn's ledger (replayed, not re-run).
     public let replayedCount: Int
+    /// What the replayed model replies cost: they count against this turn's limits and usage.
+    public let replayedUsage: Usage
+    public let replayedCostUsd: Double
+    public let replayedModelCalls: Int
     /// Where this turn's own messages start (after history and input).
     public let turnStart: Int
 
@@ -26,10 +30,27 @@ public struct Conversation: Sendable, Equatable {
         messages = Self.droppingOrphanedToolResults(messages)
         if let input = Self.inputText(assignment.input) { messages.append(.user(input)) }
         turnStart = messages.count
-        for recorded in assignment.ledger {
-            messages.append(try Self.decode(recorded, what: "the tool ledger"))
+        var usage = Usage()
+        var cost = 0.0
+        var calls = 0
+        for entry in assignment.ledger {
+            let message = try Self.decode(entry["message"] ?? .null, what: "the tool ledger")
+            messages.append(message)
+            if let spent = entry["usage"], let counted = try? JSONValue.decode(Usage.self, from: spent) {
+                usage.inputTokens += counted.inputTokens
+                usage.outputTokens += counted.outputTokens
+                usage.cacheReadTokens += counted.cacheReadTokens
+                usage.cacheWriteTokens += counted.cacheWriteTokens
+                cost += entry["cost_usd"]?.numberValue ?? 0
+                calls += 1
+            } else if message.role == .assistant {
+                calls += 1
+            }
         }
         replayedCount = assignment.ledger.count
+        replayedUsage = usage
+        replayedCostUsd = cost
+        replayedModelCalls = calls
         self.messages = messages
     }
 
@@ -84,7 +105,7 @@ public struct Conversation: Sendable, Equatable {
 
     static func decode(_ value: JSONValue, what: String) throws -> ChatMessage {
         do {
-            return try WireCoding.decoder().decode(ChatMessage.self, from: WireCoding.encoder().encode(value))
+            return try JSONValue.decode(ChatMessage.self, from: value)
         } catch {
             throw TurnFailure("\(what) hold a message this runtime cannot read: \(value.jsonString.prefix(200))", retryable: false)
         }

@@ -101,14 +101,20 @@ public struct ToolExecutor: Sendable {
     public var context: ToolContext { toolContext }
 }
 
-/// Sums what a turn's model calls cost.
+/// Sums what a turn's model calls cost, starting from what replayed replies already cost.
 struct UsageMeter {
-    var usage = Usage()
-    var cost = 0.0
-    var calls = 0
+    var usage: Usage
+    var cost: Double
+    var calls: Int
     var apiMs = 0.0
     var timeToFirstTokenMs: Double?
     var model: String?
+
+    init(replayed conversation: Conversation? = nil) {
+        usage = conversation?.replayedUsage ?? Usage()
+        cost = conversation?.replayedCostUsd ?? 0
+        calls = conversation?.replayedModelCalls ?? 0
+    }
 
     mutating func add(_ response: ChatResponse) {
         usage.inputTokens += response.usage.inputTokens

@@ -8,14 +8,21 @@ import LLM
 /// these messages back (`TaskAssignment.ledger`) and replays them instead of running the tools
 /// again, so a tool's side effect happens once even when a worker dies between two calls.
 public struct TurnLedger: Sendable {
-    public static let eventType = "ledger"
     let events: any TurnEventSink
 
     public init(events: any TurnEventSink) {
         self.events = events
     }
 
-    public func record(_ message: ChatMessage) async throws {
-        try await events.record(Self.eventType, ["message": message.jsonValue])
+    /// Records a message; a model reply also records what it cost, so a retried attempt counts
+    /// it against the turn's limits and reports it in the turn's usage.
+    public func record(_ message: ChatMessage, reply: ChatResponse? = nil) async throws {
+        var entry: [String: JSONValue] = ["message": message.jsonValue]
+        if let reply {
+            entry["usage"] = (try? JSONValue(encoding: reply.usage)) ?? .null
+            entry["cost_usd"] = .number(reply.costUsd)
+            entry["model"] = .string(reply.model)
+        }
+        try await events.record(LedgerEvent.type, .object(entry))
     }
 }

@@ -197,9 +197,8 @@ struct TaskSupervisor: Sendable {
     }
 
     /// Exactly one report per attempt. Transient errors are retried until the lease would have
-    /// expired; after that the task belongs to the sweeper.
-    /// Sends the one report of this task. Returns the execution's status after it, when the
-    /// control API said (complete and fail replies carry it).
+    /// expired; after that the task belongs to the sweeper. Returns the execution's status after
+    /// it, when the control API said (complete and fail replies carry it).
     @discardableResult
     func report(_ outcome: Result<TurnResult, any Error>, stop: StopReason?, events: EventStreamer?) async
         -> ExecutionStatus?

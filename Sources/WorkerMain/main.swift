@@ -111,7 +111,7 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "bosun-worker")
         let pricing: PricingTable
         do {
-            pricing = try WorkerLLM.pricing(file: configuration.llmPricingFile)
+            pricing = try configuration.llmPricingFile.map { try PricingTable.load(path: $0) } ?? PricingTable()
         } catch {
             FileHandle.standardError.write(Data("bosun-worker: configuration error: \(error)\n".utf8))
             throw ExitCode(78)
@@ -134,30 +134,20 @@ struct Run: AsyncParsableCommand {
         }
         let daemon = WorkerDaemon(configuration: configuration, runtimes: runtimes, ring: ring, logger: logger)
         ShutdownSignals.install { name in daemon.requestStop(reason: name) }
+        let outcome: Result<Void, any Error>
         do {
             try await daemon.run()
-            try? await llmClient.shutdown()
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        try? await llmClient.shutdown()
+        do {
+            try outcome.get()
         } catch let error as WorkerFatalError {
-            try? await llmClient.shutdown()
             logger.critical("\(error.description)")
             FileHandle.standardError.write(Data("bosun-worker: \(error)\n".utf8))
             throw ExitCode(1)
-        }
-    }
-}
-
-enum WorkerLLM {
-    /// The pricing table from `--llm-pricing`: `{"model": {"input_per_mtok": 3, ...}}`.
-    static func pricing(file: String?) throws -> PricingTable {
-        guard let file else { return PricingTable() }
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ConfigurationError("cannot read the pricing file '\(file)'")
-        }
-        do {
-            return try JSONDecoder().decode(PricingTable.self, from: data)
-        } catch {
-            throw ConfigurationError(
-                "the pricing file '\(file)' is not a JSON object of model -> {input_per_mtok, output_per_mtok, cache_read_per_mtok, cache_write_per_mtok}: \(error)")
         }
     }
 }

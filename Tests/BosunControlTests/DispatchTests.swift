@@ -253,10 +253,10 @@ import Testing
         #expect(first.ledger.isEmpty)
         let second = try await attempt(2, records: [["role": "assistant", "text": "a2"]])
         // Only ledger events, in order, and only those of earlier attempts.
-        #expect(second.ledger == [["role": "assistant", "text": "a1"], ["role": "tool", "text": "r1"]])
+        #expect(second.ledger == [["message": ["role": "assistant", "text": "a1"]], ["message": ["role": "tool", "text": "r1"]]])
         let third = try #require(try await worker.poll(worker: registration.workerId, wait: 8).first)
         #expect(third.attempt == 3)
-        #expect(third.ledger.map { $0["text"]?.stringValue ?? "" } == ["a1", "r1", "a2"])
+        #expect(third.ledger.map { $0["message"]?["text"]?.stringValue ?? "" } == ["a1", "r1", "a2"])
     }
 
     @Test func expiredLeasesAreRequeuedThenDeadLettered() async throws {

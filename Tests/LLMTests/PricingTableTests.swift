@@ -35,3 +35,24 @@ import Testing
         #expect(abs(table.cost(model: "anthropic/claude-sonnet-4", usage: usage) - expected) < 1e-12)
     }
 }
+
+extension PricingTableTests {
+    @Test func loadsAFileAndNamesItWhenItIsBad() throws {
+        let directory = FileManager.default.temporaryDirectory
+        let good = directory.appendingPathComponent("pricing-\(UUID().uuidString).json").path
+        try #"{"anthropic/claude-sonnet-4": {"input_per_mtok": 3, "output_per_mtok": 15}}"#.write(toFile: good, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: good) }
+        let table = try PricingTable.load(path: good)
+        #expect(table.price(for: "anthropic/claude-sonnet-4")?.outputPerMtok == 15)
+
+        let bad = directory.appendingPathComponent("pricing-\(UUID().uuidString).json").path
+        try #"{"m": {"input_per_mtok": "cheap"}}"#.write(toFile: bad, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        #expect(throws: PricingTableError.self) { try PricingTable.load(path: bad) }
+        do {
+            _ = try PricingTable.load(path: "/nonexistent/pricing.json")
+        } catch {
+            #expect("\(error)".contains("/nonexistent/pricing.json"))
+        }
+    }
+}

@@ -256,14 +256,17 @@ import Testing
             script: #"{"replies": [{"match": {"contains": "second"}, "text": "Both done."}]}"#)
         defer { Task { await h.stop() } }
         let ledger: [JSONValue] = [
-            ChatMessage(
-                role: .assistant,
-                toolCalls: [
-                    ChatToolCall(id: "c1", name: "Bash", arguments: ["command": "echo first >> effects"]),
-                    ChatToolCall(id: "c2", name: "Bash", arguments: ["command": "echo second >> effects; echo second"]),
-                ]
-            ).jsonValue,
-            ChatMessage.toolResult(id: "c1", name: "Bash", text: "exit code 0").jsonValue,
+            [
+                "message": ChatMessage(
+                    role: .assistant,
+                    toolCalls: [
+                        ChatToolCall(id: "c1", name: "Bash", arguments: ["command": "echo first >> effects"]),
+                        ChatToolCall(id: "c2", name: "Bash", arguments: ["command": "echo second >> effects; echo second"]),
+                    ]
+                ).jsonValue,
+                "usage": ["input_tokens": 1000, "output_tokens": 100], "cost_usd": 0.5,
+            ],
+            ["message": ChatMessage.toolResult(id: "c1", name: "Bash", text: "exit code 0").jsonValue],
         ]
         let agent = RuntimeHarness.agent(runtime: "agno", tools: ["Bash"])
         let result = try await h.run(
@@ -275,13 +278,16 @@ import Testing
         #expect(result.toolCalls.map(\.id) == ["c1", "c2"])
         // The replayed messages are not recorded again: only the new result and the answer.
         #expect(await h.events.recorded == 2)
+        // What the replayed reply cost is part of the turn (and of its limits).
+        #expect(result.usage.inputTokens > 1000)
+        #expect(result.costUsd > 0.5)
     }
 
     @Test func aReplayedFinalAnswerIsNotAskedForAgain() async throws {
         let h = try await RuntimeHarness.start(script: nil)
         defer { Task { await h.stop() } }
         let agent = RuntimeHarness.agent(runtime: "agno")
-        let ledger = [ChatMessage(role: .assistant, text: "Already answered.").jsonValue]
+        let ledger: [JSONValue] = [["message": ChatMessage(role: .assistant, text: "Already answered.").jsonValue]]
         let result = try await h.run(
             runtime(h), RuntimeHarness.assignment(agent: agent, input: "q", attempt: 2, ledger: ledger))
         #expect(result.output == "Already answered.")

@@ -39,24 +39,31 @@ import Testing
         let json = try Conversation(assignment: assignment(input: ["priority": 2]))
         #expect(json.messages.last?.text == #"{"priority":2}"#)
         #expect(throws: TurnFailure.self) {
-            try Conversation(assignment: assignment(ledger: [["role": "wizard"]]))
+            try Conversation(assignment: assignment(ledger: [["message": ["role": "wizard"]]]))
         }
     }
 
     @Test func pendingCallsAndReplayedAnswers() throws {
         let ledger: [JSONValue] = [
-            ChatMessage(
-                role: .assistant,
-                toolCalls: [ChatToolCall(id: "1", name: "Read", arguments: [:]), ChatToolCall(id: "2", name: "Read", arguments: [:])]
-            ).jsonValue,
-            ChatMessage.toolResult(id: "2", name: "Read", text: "two").jsonValue,
+            [
+                "message": ChatMessage(
+                    role: .assistant,
+                    toolCalls: [ChatToolCall(id: "1", name: "Read", arguments: [:]), ChatToolCall(id: "2", name: "Read", arguments: [:])]
+                ).jsonValue,
+                "usage": ["input_tokens": 10, "output_tokens": 2, "cache_read_tokens": 5], "cost_usd": 0.25,
+            ],
+            ["message": ChatMessage.toolResult(id: "2", name: "Read", text: "two").jsonValue],
         ]
         let replay = try Conversation(assignment: assignment(ledger: ledger))
         #expect(replay.replayedCount == 2)
+        #expect(replay.replayedModelCalls == 1)
+        #expect(replay.replayedUsage == Usage(inputTokens: 10, outputTokens: 2, cacheReadTokens: 5))
+        #expect(replay.replayedCostUsd == 0.25)
         #expect(replay.pendingToolCalls.map(\.id) == ["1"])
         #expect(replay.replayedAnswer == nil)
         #expect(replay.turnToolCalls.map { $0.result != nil } == [false, true])
-        let answered = try Conversation(assignment: assignment(ledger: ledger + [ChatMessage(role: .assistant, text: "fine").jsonValue]))
+        let answered = try Conversation(
+            assignment: assignment(ledger: ledger + [["message": ChatMessage(role: .assistant, text: "fine").jsonValue]]))
         #expect(answered.replayedAnswer?.text == "fine")
         #expect(answered.pendingToolCalls.isEmpty)
     }

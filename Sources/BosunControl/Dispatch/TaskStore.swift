@@ -55,21 +55,21 @@ struct TaskStore {
         }
     }
 
-    /// The conversation messages earlier attempts of a task recorded, in the order they happened.
+    /// The ledger entries earlier attempts of a task recorded, in the order they happened.
     /// Each attempt only records what it added (a replaying attempt does not record the replayed
     /// messages again), so concatenating every earlier attempt's ledger gives the whole of it.
     func ledger(task: UUID, before attempt: Int, on connection: PostgresConnection) async throws -> [JSONValue] {
         let rows = try await connection.query(
             """
-            SELECT (data->'message')::text AS message FROM execution_events
-            WHERE task_id = \(task) AND attempt < \(attempt) AND type = 'ledger' AND data ? 'message'
+            SELECT data::text AS entry FROM execution_events
+            WHERE task_id = \(task) AND attempt < \(attempt) AND type = \(LedgerEvent.type) AND data ? 'message'
             ORDER BY attempt, source_seq
             """, logger: logger)
-        var messages: [JSONValue] = []
+        var entries: [JSONValue] = []
         for try await row in rows {
-            messages.append(try row.makeRandomAccess().json("message").value)
+            entries.append(try row.makeRandomAccess().json("entry").value)
         }
-        return messages
+        return entries
     }
 
     func history(execution: UUID, before turn: Int, on connection: PostgresConnection) async throws -> [TurnHistory] {

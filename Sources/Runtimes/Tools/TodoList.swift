@@ -1,5 +1,5 @@
 /// The turn's todo list, which the model keeps with the TodoWrite tool. Each call replaces the
-/// whole list; the runtime reads it to show progress.
+/// whole list; clients see it in the TodoWrite call's arguments (the `assistant` event).
 public actor TodoList {
     public private(set) var items: [TodoItem]
 
