@@ -93,6 +93,8 @@ struct TaskSupervisor: Sendable {
             .appendingPathComponent("executions").appendingPathComponent(assignment.executionId.lowercased).path
         do {
             try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
+            // Marks it in use: the stale-workspace sweep goes by this directory's own mtime.
+            try FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: workspace)
         } catch {
             await report(.failure(TurnFailure("cannot create the workspace \(workspace): \(error)", retryable: true)), stop: nil, events: events)
             return

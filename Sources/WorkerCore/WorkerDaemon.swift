@@ -136,6 +136,7 @@ public final class WorkerDaemon: Sendable {
         let background = [
             Task { await heartbeat.run() },
             Task { await watchdogLoop() },
+            Task { await workspaceSweepLoop(logger: logger) },
             Task { await tokenRefreshLoop(logger: logger) },
         ]
 
@@ -200,8 +201,9 @@ public final class WorkerDaemon: Sendable {
         }
     }
 
-    /// Workspaces stay between the turns of an execution; ones nobody touched for a day belong
-    /// to executions that finished elsewhere or were abandoned, and are removed at start.
+    /// Workspaces stay between the turns of an execution. One in which no task has started for a
+    /// day (each task start touches its directory) belongs to an execution that finished
+    /// elsewhere or was abandoned; it is removed at start and then hourly.
     static func sweepStaleWorkspaces(in workDirectory: String, olderThan age: TimeInterval = 24 * 3600, logger: Logger) {
         let root = URL(fileURLWithPath: workDirectory).appendingPathComponent("executions")
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: root.path) else { return }
@@ -319,6 +321,16 @@ public final class WorkerDaemon: Sendable {
     }
 
     /// WATCHDOG=1 only while the control API answers: a worker cut off from it is restarted.
+    /// Executions that went on elsewhere, or were cancelled while waiting for input, leave their
+    /// workspace here; an hourly sweep removes those no task has started in for a day.
+    private func workspaceSweepLoop(logger: Logger) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(3600))
+            if Task.isCancelled { return }
+            Self.sweepStaleWorkspaces(in: configuration.workDirectory, logger: logger)
+        }
+    }
+
     private func watchdogLoop() async {
         guard let notifier, let interval = notifier.watchdogInterval else { return }
         while !Task.isCancelled {
