@@ -227,8 +227,3 @@ struct BenchClient: Sendable {
         return try WireCoding.decoder().decode(PollResponse.self, from: Data(buffer: buffer)).tasks
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-    var milliseconds: Double { seconds * 1000 }
-}

@@ -428,11 +428,6 @@ extension TaskStore {
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-    var milliseconds: Double { seconds * 1000 }
-}
-
 extension UUID {
     var lowercased: String { uuidString.lowercased() }
 }
