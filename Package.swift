@@ -85,12 +85,18 @@ let package = Package(
                 "BosunProtocol",
                 "BosunSystem",
                 "LLM",
+                "MCP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "MCP", swiftSettings: swiftSettings),
+        // Bosun's own MCP client: stdio servers, supervision, tool naming (see DESIGN.md for why not the SDK).
+        .target(
+            name: "MCP",
+            dependencies: ["BosunProtocol", "BosunSystem", "LLM", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "WorkerCore",
             dependencies: [
@@ -214,6 +220,12 @@ let package = Package(
         .testTarget(
             name: "BosunSystemTests",
             dependencies: ["BosunSystem"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MCPTests",
+            dependencies: ["MCP", "BosunProtocol", "BosunSystem", "LLM", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Servers"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -34,100 +34,105 @@ public struct AgnoRuntime: Runtime {
                 defaultHistoryTurns: Self.defaultHistoryTurns)
             let model = try LLMAccess.model(for: assignment.agent, settings: context.llm)
             let gateway = try llm.gateway(for: context.llm, logger: context.logger)
-            let toolset = try Toolset(available: tools, names: options.toolNames, defaultAll: false)
-            var conversation = try Conversation(assignment: assignment, historyTurns: options.historyTurns)
-            let ledger = TurnLedger(events: events)
-            let executor = try ToolExecutor(context: context, toolset: toolset)
-            var meter = UsageMeter(replayed: conversation)
-            var toolCallsMade = conversation.turnMessages.filter { $0.role == .tool }.count
+            let builtIns = try Toolset(available: tools, names: options.toolNames, defaultAll: false)
+            return try await TurnMCPTools.with(
+                agent: assignment.agent, workspace: context.workspace, logger: context.logger
+            ) { mcp in
+                let toolset = builtIns.adding(mcp.tools)
+                var conversation = try Conversation(assignment: assignment, historyTurns: options.historyTurns)
+                let ledger = TurnLedger(events: events)
+                let executor = try ToolExecutor(context: context, toolset: toolset)
+                var meter = UsageMeter(replayed: conversation)
+                var toolCallsMade = conversation.turnMessages.filter { $0.role == .tool }.count
 
-            await events.emit(
-                "RunStarted",
-                [
-                    "run_id": .string(runId), "agent_id": .string(assignment.agent.id.uuidString.lowercased()),
-                    "agent_name": .string(assignment.agent.name), "model": .string(model),
-                    "attempt": .number(Double(assignment.attempt)),
-                    "replayed_messages": .number(Double(conversation.replayedCount)),
-                ])
-            if !assignment.agent.mcpServers.isEmpty {
                 await events.emit(
-                    "RunWarning",
-                    ["content": "MCP servers are not started by this worker yet; only built-in tools are available"])
-            }
+                    "RunStarted",
+                    [
+                        "run_id": .string(runId), "agent_id": .string(assignment.agent.id.uuidString.lowercased()),
+                        "agent_name": .string(assignment.agent.name), "model": .string(model),
+                        "attempt": .number(Double(assignment.attempt)),
+                        "replayed_messages": .number(Double(conversation.replayedCount)),
+                    ])
+                for (server, status) in mcp.statuses where status != "connected" {
+                    await events.emit(
+                        "RunWarning",
+                        ["content": .string("MCP server '\(server)' is not available (\(status)); its tools are missing")])
+                }
 
-            var finish: FinishReason = .stop
-            var answer: ChatMessage? = conversation.replayedAnswer
-            var schemaRetries = 0
-            loop: while answer == nil {
-                // Calls the model asked for that have no result yet (a replayed attempt's unfinished work).
-                let pending = conversation.pendingToolCalls
-                if !pending.isEmpty {
-                    for invocation in try await runTools(
-                        pending, executor: executor, limit: options.toolCallLimit, made: &toolCallsMade, events: events)
-                    {
-                        conversation.append(invocation.resultMessage)
-                    }
-                    continue
-                }
-                if meter.calls >= options.maxIterations {
-                    // Out of iterations with the model still working: the next turn continues.
-                    finish = .toolCalls
-                    break loop
-                }
-                try Task.checkCancellation()
-                let request = ChatRequest(
-                    model: model, system: assignment.agent.instructions.isEmpty ? nil : assignment.agent.instructions,
-                    messages: conversation.messages, tools: toolset.specs, maxTokens: options.maxTokens,
-                    parallelToolCalls: toolset.specs.isEmpty ? nil : true,
-                    // Not strict: OpenAI's strict mode refuses ordinary schemas (it wants every
-                    // property required and no additional ones); the answer is validated here anyway.
-                    responseSchema: options.outputSchema.map { ResponseSchema(name: "answer", schema: $0, strict: false) })
-                let response = try await gateway.complete(request, format: .openAI, stream: true) { delta in
-                    if case .text(let piece) = delta {
-                        await events.emit("RunContent", ["run_id": .string(runId), "content": .string(piece)])
-                    }
-                }
-                meter.add(response)
-                conversation.append(response.message)
-                try await ledger.record(response.message, reply: response)
-                if !response.message.toolCalls.isEmpty { continue }
-                if response.finishReason != .stop {
-                    finish = response.finishReason
-                    answer = response.message
-                    break loop
-                }
-                if let schema = options.outputSchema {
-                    let problems = Self.schemaProblems(response.message.text ?? "", schema: schema)
-                    if !problems.isEmpty {
-                        // One correction round: tell the model what was wrong and ask again.
-                        guard schemaRetries < 1, meter.calls < options.maxIterations else {
-                            throw TurnFailure(
-                                "the answer does not match the output schema: \(problems.prefix(5).joined(separator: "; "))",
-                                retryable: false)
+                var finish: FinishReason = .stop
+                var answer: ChatMessage? = conversation.replayedAnswer
+                var schemaRetries = 0
+                loop: while answer == nil {
+                    // Calls the model asked for that have no result yet (a replayed attempt's unfinished work).
+                    let pending = conversation.pendingToolCalls
+                    if !pending.isEmpty {
+                        for invocation in try await runTools(
+                            pending, executor: executor, limit: options.toolCallLimit, made: &toolCallsMade, events: events)
+                        {
+                            conversation.append(invocation.resultMessage)
                         }
-                        schemaRetries += 1
-                        let correction = ChatMessage.user(
-                            "Your answer does not match the required JSON schema: \(problems.prefix(5).joined(separator: "; ")). Answer again with only the JSON object.")
-                        conversation.append(correction)
-                        try await ledger.record(correction)
                         continue
                     }
+                    if meter.calls >= options.maxIterations {
+                        // Out of iterations with the model still working: the next turn continues.
+                        finish = .toolCalls
+                        break loop
+                    }
+                    try Task.checkCancellation()
+                    let request = ChatRequest(
+                        model: model, system: assignment.agent.instructions.isEmpty ? nil : assignment.agent.instructions,
+                        messages: conversation.messages, tools: toolset.specs, maxTokens: options.maxTokens,
+                        parallelToolCalls: toolset.specs.isEmpty ? nil : true,
+                        // Not strict: OpenAI's strict mode refuses ordinary schemas (it wants every
+                        // property required and no additional ones); the answer is validated here anyway.
+                        responseSchema: options.outputSchema.map { ResponseSchema(name: "answer", schema: $0, strict: false) })
+                    let response = try await gateway.complete(request, format: .openAI, stream: true) { delta in
+                        if case .text(let piece) = delta {
+                            await events.emit("RunContent", ["run_id": .string(runId), "content": .string(piece)])
+                        }
+                    }
+                    meter.add(response)
+                    conversation.append(response.message)
+                    try await ledger.record(response.message, reply: response)
+                    if !response.message.toolCalls.isEmpty { continue }
+                    if response.finishReason != .stop {
+                        finish = response.finishReason
+                        answer = response.message
+                        break loop
+                    }
+                    if let schema = options.outputSchema {
+                        let problems = Self.schemaProblems(response.message.text ?? "", schema: schema)
+                        if !problems.isEmpty {
+                            // One correction round: tell the model what was wrong and ask again.
+                            guard schemaRetries < 1, meter.calls < options.maxIterations else {
+                                throw TurnFailure(
+                                    "the answer does not match the output schema: \(problems.prefix(5).joined(separator: "; "))",
+                                    retryable: false)
+                            }
+                            schemaRetries += 1
+                            let correction = ChatMessage.user(
+                                "Your answer does not match the required JSON schema: \(problems.prefix(5).joined(separator: "; ")). Answer again with only the JSON object.")
+                            conversation.append(correction)
+                            try await ledger.record(correction)
+                            continue
+                        }
+                    }
+                    answer = response.message
                 }
-                answer = response.message
-            }
 
-            let output = answer?.text
-            let metrics = meter.metrics(duration: ContinuousClock.now - clock)
-            await events.emit(
-                "RunCompleted",
-                ["run_id": .string(runId), "content": output.map(JSONValue.string) ?? .null, "metrics": metrics])
-            return TurnResult(
-                messages: conversation.turnMessages.map(\.jsonValue), toolCalls: conversation.turnToolCalls,
-                usage: meter.usage, costUsd: meter.cost, finishReason: finish, output: output,
-                model: meter.model ?? model,
-                timings: TurnTimings(
-                    startedAt: started, durationMs: (ContinuousClock.now - clock).milliseconds,
-                    timeToFirstTokenMs: meter.timeToFirstTokenMs))
+                let output = answer?.text
+                let metrics = meter.metrics(duration: ContinuousClock.now - clock)
+                await events.emit(
+                    "RunCompleted",
+                    ["run_id": .string(runId), "content": output.map(JSONValue.string) ?? .null, "metrics": metrics])
+                return TurnResult(
+                    messages: conversation.turnMessages.map(\.jsonValue), toolCalls: conversation.turnToolCalls,
+                    usage: meter.usage, costUsd: meter.cost, finishReason: finish, output: output,
+                    model: meter.model ?? model,
+                    timings: TurnTimings(
+                        startedAt: started, durationMs: (ContinuousClock.now - clock).milliseconds,
+                        timeToFirstTokenMs: meter.timeToFirstTokenMs))
+            }
         } catch is CancellationError {
             await events.emit("RunCancelled", ["run_id": .string(runId), "reason": "the turn was cancelled"])
             throw CancellationError()

@@ -58,90 +58,92 @@ public struct ClaudeCodeRuntime: Runtime {
             let model = try LLMAccess.model(for: assignment.agent, settings: context.llm)
             let gateway = try llm.gateway(for: context.llm, logger: context.logger)
             // A deny rule that names a whole tool removes it: the model is never offered it.
-            let toolset = try Toolset(available: tools, names: options.toolNames, defaultAll: true)
-                .removing(settings.removedTools)
-            // Glob and Grep skip what deny and ask rules keep from Read.
-            let executor = try ToolExecutor(
-                context: context, toolset: toolset, searchExclusions: settings.policy.searchExclusions)
-            let hooks = HookRunner(configuration: settings.hooks, sessionID: sessionId)
-            var conversation = try Conversation(assignment: assignment, historyTurns: nil)
-            let ledger = TurnLedger(events: events)
-            // Replayed replies count against max_turns and max_budget_usd like new ones.
-            meter = UsageMeter(replayed: conversation)
+            let builtIns = try Toolset(available: tools, names: options.toolNames, defaultAll: true)
+            return try await TurnMCPTools.with(
+                agent: assignment.agent, workspace: context.workspace, logger: context.logger
+            ) { mcp in
+                let toolset = builtIns.adding(mcp.tools).removing(settings.removedTools)
+                // Glob and Grep skip what deny and ask rules keep from Read.
+                let executor = try ToolExecutor(
+                    context: context, toolset: toolset, searchExclusions: settings.policy.searchExclusions)
+                let hooks = HookRunner(configuration: settings.hooks, sessionID: sessionId)
+                var conversation = try Conversation(assignment: assignment, historyTurns: nil)
+                let ledger = TurnLedger(events: events)
+                // Replayed replies count against max_turns and max_budget_usd like new ones.
+                meter = UsageMeter(replayed: conversation)
 
-            await events.emit(
-                "system",
-                [
-                    "type": "system", "subtype": "init", "session_id": .string(sessionId),
-                    "tools": .array(toolset.specs.map { .string($0.name) }),
-                    "mcp_servers": .array(assignment.agent.mcpServers.keys.sorted().map { name in
-                        ["name": .string(name), "status": "not_started"]
-                    }),
-                    "model": .string(model), "permissionMode": .string(settings.policy.mode.rawValue),
-                    "cwd": .string(context.workspace), "attempt": .number(Double(assignment.attempt)),
-                    "replayed_messages": .number(Double(conversation.replayedCount)),
-                ])
+                await events.emit(
+                    "system",
+                    [
+                        "type": "system", "subtype": "init", "session_id": .string(sessionId),
+                        "tools": .array(toolset.specs.map { .string($0.name) }),
+                        "mcp_servers": .array(mcp.statuses.map { ["name": .string($0.name), "status": .string($0.status)] }),
+                        "model": .string(model), "permissionMode": .string(settings.policy.mode.rawValue),
+                        "cwd": .string(context.workspace), "attempt": .number(Double(assignment.attempt)),
+                        "replayed_messages": .number(Double(conversation.replayedCount)),
+                    ])
 
-            let system = Self.systemPrompt(instructions: assignment.agent.instructions, workspace: context.workspace)
-            var answer: ChatMessage? = conversation.replayedAnswer
-            var finishReason: FinishReason = .stop
-            while answer == nil {
-                let pending = conversation.pendingToolCalls
-                if !pending.isEmpty {
-                    // One at a time, in order: a later call may depend on an earlier one's effect.
-                    for call in pending {
-                        try Task.checkCancellation()
-                        let (invocation, denial) = await authorizeAndRun(
-                            call, executor: executor, policy: settings.policy, hooks: hooks, context: context)
-                        if let denial { denials.append(denial) }
-                        conversation.append(invocation.resultMessage)
-                        try await ledger.record(invocation.resultMessage)
-                        await events.emit("user", Self.userEvent(invocation, sessionId: sessionId))
+                let system = Self.systemPrompt(instructions: assignment.agent.instructions, workspace: context.workspace)
+                var answer: ChatMessage? = conversation.replayedAnswer
+                var finishReason: FinishReason = .stop
+                while answer == nil {
+                    let pending = conversation.pendingToolCalls
+                    if !pending.isEmpty {
+                        // One at a time, in order: a later call may depend on an earlier one's effect.
+                        for call in pending {
+                            try Task.checkCancellation()
+                            let (invocation, denial) = await authorizeAndRun(
+                                call, executor: executor, policy: settings.policy, hooks: hooks, context: context)
+                            if let denial { denials.append(denial) }
+                            conversation.append(invocation.resultMessage)
+                            try await ledger.record(invocation.resultMessage)
+                            await events.emit("user", Self.userEvent(invocation, sessionId: sessionId))
+                        }
+                        continue
                     }
-                    continue
-                }
-                if meter.calls >= options.maxIterations {
-                    await finish(subtype: "error_max_turns", isError: true, result: nil)
-                    return Self.result(
-                        conversation, meter: meter, finish: .error, output: nil,
-                        error: "reached max_turns (\(options.maxIterations)) before the agent finished", model: model,
-                        started: started, clock: clock)
-                }
-                if let budget = options.maxBudgetUsd, meter.cost >= budget {
-                    await finish(subtype: "error_max_budget_usd", isError: true, result: nil)
-                    return Self.result(
-                        conversation, meter: meter, finish: .error, output: nil,
-                        error: String(format: "reached max_budget_usd (%.4f USD spent of %.4f)", meter.cost, budget),
-                        model: model, started: started, clock: clock)
-                }
-                try Task.checkCancellation()
-                let request = ChatRequest(
-                    model: model, system: system, messages: conversation.messages, tools: toolset.specs,
-                    maxTokens: options.maxTokens)
-                let response = try await gateway.complete(request, format: .anthropic, stream: true) { delta in
-                    if case .text(let piece) = delta {
-                        await events.emit(
-                            "stream_event",
-                            [
-                                "type": "stream_event", "session_id": .string(sessionId),
-                                "event": ["type": "content_block_delta", "delta": ["type": "text_delta", "text": .string(piece)]],
-                            ])
+                    if meter.calls >= options.maxIterations {
+                        await finish(subtype: "error_max_turns", isError: true, result: nil)
+                        return Self.result(
+                            conversation, meter: meter, finish: .error, output: nil,
+                            error: "reached max_turns (\(options.maxIterations)) before the agent finished", model: model,
+                            started: started, clock: clock)
+                    }
+                    if let budget = options.maxBudgetUsd, meter.cost >= budget {
+                        await finish(subtype: "error_max_budget_usd", isError: true, result: nil)
+                        return Self.result(
+                            conversation, meter: meter, finish: .error, output: nil,
+                            error: String(format: "reached max_budget_usd (%.4f USD spent of %.4f)", meter.cost, budget),
+                            model: model, started: started, clock: clock)
+                    }
+                    try Task.checkCancellation()
+                    let request = ChatRequest(
+                        model: model, system: system, messages: conversation.messages, tools: toolset.specs,
+                        maxTokens: options.maxTokens)
+                    let response = try await gateway.complete(request, format: .anthropic, stream: true) { delta in
+                        if case .text(let piece) = delta {
+                            await events.emit(
+                                "stream_event",
+                                [
+                                    "type": "stream_event", "session_id": .string(sessionId),
+                                    "event": ["type": "content_block_delta", "delta": ["type": "text_delta", "text": .string(piece)]],
+                                ])
+                        }
+                    }
+                    meter.add(response)
+                    conversation.append(response.message)
+                    try await ledger.record(response.message, reply: response)
+                    await events.emit("assistant", Self.assistantEvent(response, sessionId: sessionId))
+                    if response.message.toolCalls.isEmpty {
+                        answer = response.message
+                        finishReason = response.finishReason
                     }
                 }
-                meter.add(response)
-                conversation.append(response.message)
-                try await ledger.record(response.message, reply: response)
-                await events.emit("assistant", Self.assistantEvent(response, sessionId: sessionId))
-                if response.message.toolCalls.isEmpty {
-                    answer = response.message
-                    finishReason = response.finishReason
-                }
+                let output = answer?.text ?? ""
+                await finish(subtype: "success", isError: false, result: output)
+                return Self.result(
+                    conversation, meter: meter, finish: finishReason, output: output, error: nil, model: model,
+                    started: started, clock: clock)
             }
-            let output = answer?.text ?? ""
-            await finish(subtype: "success", isError: false, result: output)
-            return Self.result(
-                conversation, meter: meter, finish: finishReason, output: output, error: nil, model: model,
-                started: started, clock: clock)
         } catch is CancellationError {
             await finish(subtype: "error_during_execution", isError: true, result: "cancelled")
             throw CancellationError()

@@ -30,8 +30,19 @@ public struct Toolset: Sendable {
         self.specs = chosen.map(\.spec)
     }
 
+    /// These tools too (an agent's MCP tools), after the built-ins.
+    public func adding(_ extra: [any AgentTool]) -> Toolset {
+        var tools = self.tools
+        for tool in extra { tools[tool.spec.name] = tool }
+        return Toolset(tools: tools, specs: specs + extra.map(\.spec))
+    }
+
+    /// Without these tools. `mcp__server` removes every tool of that MCP server (Claude Code).
     public func removing(_ names: Set<String>) -> Toolset {
-        Toolset(tools: tools.filter { !names.contains($0.key) }, specs: specs.filter { !names.contains($0.name) })
+        func removed(_ tool: String) -> Bool {
+            names.contains(tool) || names.contains { $0.hasPrefix("mcp__") && tool.hasPrefix($0 + "__") }
+        }
+        return Toolset(tools: tools.filter { !removed($0.key) }, specs: specs.filter { !removed($0.name) })
     }
 
     init(tools: [String: any AgentTool], specs: [ToolSpec]) {

@@ -319,3 +319,31 @@ import Testing
         }
     }
 }
+
+extension AgnoRuntimeTests {
+    @Test func mcpToolsFromARealServerAreOfferedAndCalled() async throws {
+        let h = try await RuntimeHarness.start(
+            script: #"""
+                {"replies": [
+                  {"match": {"tool": "mcp__time__get_current_time"},
+                   "tool_calls": [{"id": "t", "name": "mcp__time__get_current_time", "arguments": {"timezone": "Europe/Lisbon"}}]},
+                  {"match": {"contains": "Europe/Lisbon"}, "text": "Got the time in Lisbon."}
+                ]}
+                """#)
+        defer { Task { await h.stop() } }
+        var agent = RuntimeHarness.agent(runtime: "agno")
+        agent.mcpServers = [
+            "time": ["command": "mcp-server-time"],
+            "broken": ["command": "/nonexistent/mcp-server"],
+        ]
+        let result = try await h.run(runtime(h), RuntimeHarness.assignment(agent: agent, input: "What time is it in Lisbon?"))
+        #expect(result.output == "Got the time in Lisbon.")
+        let call = try #require(result.toolCalls.first)
+        #expect(call.name == "mcp__time__get_current_time")
+        #expect(call.isError == false)
+        #expect(call.result?.stringValue?.contains("Europe/Lisbon") == true)
+        // The broken server does not fail the turn; the events say what is missing.
+        let warnings = await h.events.data("RunWarning").compactMap { $0["content"]?.stringValue }
+        #expect(warnings.contains { $0.contains("'broken'") })
+    }
+}

@@ -243,3 +243,19 @@ import Testing
         #expect(messages[2]["content"]?.arrayValue?.first?["type"] == "tool_result")
     }
 }
+
+extension ClaudeCodeRuntimeTests {
+    @Test func mcpServersShowInInitAndADenyRuleRemovesTheirTools() async throws {
+        let h = try await RuntimeHarness.start(script: #"{"replies": [{"text": "No tools needed."}]}"#)
+        defer { Task { await h.stop() } }
+        var agent = RuntimeHarness.agent(
+            runtime: "claude_code", settings: ["permissions": ["deny": ["mcp__time"]]])
+        agent.mcpServers = ["time": ["command": "mcp-server-time"]]
+        _ = try await h.run(runtime(h), RuntimeHarness.assignment(agent: agent, input: "hi"))
+        let initEvent = try #require(await h.events.data("system").first)
+        #expect(initEvent["mcp_servers"] == [["name": "time", "status": "connected"]])
+        let offered = await h.requests().first?.body?["tools"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        #expect(offered.contains("Read"))
+        #expect(!offered.contains { $0.hasPrefix("mcp__time") })
+    }
+}

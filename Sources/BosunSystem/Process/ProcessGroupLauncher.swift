@@ -40,19 +40,7 @@ public enum ProcessGroupLauncher {
         maxCapturedBytes: Int = ChildProcess.defaultMaxCapturedBytes,
         outputDrainTimeout: Duration = ChildProcess.defaultOutputDrainTimeout
     ) throws -> ChildProcess {
-        if let workingDirectory {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: workingDirectory, isDirectory: &isDirectory),
-                  isDirectory.boolValue
-            else {
-                throw SpawnError(.workingDirectoryNotFound, "\(workingDirectory) is not a directory")
-            }
-            guard GNULibc.addChdir != nil else {
-                // Without addchdir_np the only options are chdir in the parent (a race with every
-                // other thread) or a shell trampoline (quoting hazards); refuse instead.
-                throw SpawnError(.unsupported, "posix_spawn_file_actions_addchdir_np is missing (glibc < 2.29)")
-            }
-        }
+        try checkWorkingDirectory(workingDirectory)
         let path = try resolve(executable, searchPath: environment["PATH"], workingDirectory: workingDirectory)
 
         // Every descriptor made here is closed on the way out, except the read ends that a
@@ -79,9 +67,26 @@ public enum ProcessGroupLauncher {
             maxCapturedBytes: maxCapturedBytes, outputDrainTimeout: outputDrainTimeout)
     }
 
-    private static func spawnProcess(
+    /// Refuses a missing working directory, or any when this libc cannot chdir in the child.
+    static func checkWorkingDirectory(_ workingDirectory: String?) throws {
+        guard let workingDirectory else { return }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: workingDirectory, isDirectory: &isDirectory),
+              isDirectory.boolValue
+        else {
+            throw SpawnError(.workingDirectoryNotFound, "\(workingDirectory) is not a directory")
+        }
+        guard GNULibc.addChdir != nil else {
+            // Without addchdir_np the only options are chdir in the parent (a race with every
+            // other thread) or a shell trampoline (quoting hazards); refuse instead.
+            throw SpawnError(.unsupported, "posix_spawn_file_actions_addchdir_np is missing (glibc < 2.29)")
+        }
+    }
+
+    /// Starts the process; `stdin` nil means /dev/null. Shared with `InteractiveChild.spawn`.
+    static func spawnProcess(
         path: String, arguments: [String], environment: [String: String], workingDirectory: String?,
-        stdout: Int32, stderr: Int32
+        stdin: Int32? = nil, stdout: Int32, stderr: Int32
     ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         guard posix_spawn_file_actions_init(&actions) == 0 else {
@@ -97,7 +102,11 @@ public enum ProcessGroupLauncher {
         func check(_ result: Int32, _ what: String) throws {
             if result != 0 { throw SpawnError(.systemCall, what, errno: result) }
         }
-        try check(posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0), "addopen /dev/null")
+        if let stdin {
+            try check(posix_spawn_file_actions_adddup2(&actions, stdin, 0), "adddup2 stdin")
+        } else {
+            try check(posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0), "addopen /dev/null")
+        }
         try check(posix_spawn_file_actions_adddup2(&actions, stdout, 1), "adddup2 stdout")
         try check(posix_spawn_file_actions_adddup2(&actions, stderr, 2), "adddup2 stderr")
         if let workingDirectory, let addChdir = GNULibc.addChdir {

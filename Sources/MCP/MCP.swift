@@ -1,2 +1,0 @@
-/// Bosun's MCP client over stdio. Empty until the MCP and sandbox issue.
-public enum MCP {}
