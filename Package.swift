@@ -119,6 +119,7 @@ let package = Package(
                 "WorkerCore",
                 "Runtimes",
                 "LLM",
+                "Sandbox",
                 "BosunLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -138,7 +139,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "SandboxExec", dependencies: ["CSeccomp"], linkerSettings: [.linkedLibrary("seccomp")]),
+        // The exec helper `bosun-sandbox`. It only loads a filter the worker compiled, so it does not
+        // link libseccomp. SwiftPM links executables through swiftc, which adds libswiftCore and
+        // libstdc++ (~1.5 ms per spawn to load); as a static executable (main.c stubs the two
+        // runtime hooks swiftrt.o references) it starts as fast as a plain `cc` build.
+        .executableTarget(
+            name: "SandboxExec",
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])],
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
+        // Test program: tries each always-deny syscall and prints one JSON line per attempt.
+        .executableTarget(name: "SandboxProbe", cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]),
+        // Sandbox profiles: loading, checking and compiling them with libseccomp; host layer checks.
+        .target(name: "Sandbox", dependencies: ["CSeccomp"], swiftSettings: swiftSettings),
 
         // The LLM gateway client: OpenAI chat-completions and Anthropic Messages over LiteLLM.
         .target(
@@ -160,6 +173,7 @@ let package = Package(
                 "BosunControl",
                 "BosunLogging",
                 "ScriptedLLM",
+                "Sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -228,6 +242,7 @@ let package = Package(
             exclude: ["Servers"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ScriptedLLMTests",
             dependencies: [

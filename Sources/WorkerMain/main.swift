@@ -4,6 +4,7 @@ import Foundation
 import LLM
 import Logging
 import Runtimes
+import Sandbox
 import WorkerCore
 
 /// `bosun-worker`: the agent execution daemon. Parses settings and hands them to WorkerCore.
@@ -18,7 +19,7 @@ struct WorkerCommand: AsyncParsableCommand {
             tasks, running tasks finish within the drain timeout. A second SIGTERM or SIGINT stops running
             tasks and releases them to other workers.
             """,
-        subcommands: [Run.self, Version.self],
+        subcommands: [Run.self, SandboxCommands.self, Version.self],
         defaultSubcommand: Run.self)
 }
 
@@ -148,6 +149,69 @@ struct Run: AsyncParsableCommand {
             logger.critical("\(error.description)")
             FileHandle.standardError.write(Data("bosun-worker: \(error)\n".utf8))
             throw ExitCode(1)
+        }
+    }
+}
+
+/// `bosun-worker sandbox check | run`: what this host's sandbox can do, and trying a command
+/// under a profile exactly as a tool process would run.
+struct SandboxCommands: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sandbox", abstract: "Inspect the tool sandbox or run a command in it.",
+        subcommands: [Check.self, RunInSandbox.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Report which sandbox layers work on this host (seccomp, no_new_privs, network namespace, Landlock, cgroup v2).")
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let installation = SandboxInstallation.locate()
+            let layers = try SandboxLayers.check(helper: installation.helper)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                print(String(decoding: try encoder.encode(layers), as: UTF8.self))
+            } else {
+                print("helper:   \(installation.helper)")
+                print("profiles: \(installation.profilesDirectory)")
+                for line in layers.summary { print(line) }
+            }
+            guard layers.seccomp, layers.noNewPrivs else { throw ExitCode(1) }
+        }
+    }
+
+    struct RunInSandbox: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run",
+            abstract: "Run COMMAND under a sandbox profile; its output and exit status pass through.",
+            discussion: "Example: bosun-worker sandbox run --profile strict -- python3 -c 'import socket; socket.socket()'")
+        @Option(help: "Profile name (a file NAME.json in the profiles directory).") var profile = "default"
+        @Option(help: "Working directory, also $WORKSPACE in the profile's writable paths (default: the current one).")
+        var workspace: String?
+        @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
+
+        func run() throws {
+            guard !command.isEmpty else { throw ValidationError("give the command after --") }
+            let installation = SandboxInstallation.locate()
+            let compiled: CompiledProfile
+            do {
+                compiled = try installation.compile(profile: profile)
+            } catch {
+                FileHandle.standardError.write(Data("bosun-worker: \(error)\n".utf8))
+                throw ExitCode(78)
+            }
+            if compiled.program == nil {
+                FileHandle.standardError.write(Data("bosun-worker: WARNING: profile '\(profile)' has no syscall filter (limits only)\n".utf8))
+            }
+            let sandbox = SandboxCommand(
+                helper: installation.helper, compiled: compiled,
+                workspace: workspace ?? FileManager.default.currentDirectoryPath, command: command)
+            let process = try sandbox.spawn(environment: ProcessInfo.processInfo.environment)
+            switch process.wait() {
+            case .exited(let code): throw ExitCode(code)
+            case .signaled(let signal): throw ExitCode(128 + signal)
+            }
         }
     }
 }
