@@ -86,6 +86,7 @@ let package = Package(
                 "BosunSystem",
                 "LLM",
                 "MCP",
+                "Sandbox",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -106,6 +107,7 @@ let package = Package(
                 "Redis",
                 "Runtimes",
                 "MCP",
+                "Sandbox",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -258,6 +260,7 @@ let package = Package(
             name: "RuntimeTests",
             dependencies: [
                 "Runtimes",
+                "Sandbox",
                 "LLM",
                 "ScriptedLLM",
                 "BosunProtocol",

@@ -1,6 +1,7 @@
 import BosunProtocol
 import Foundation
 import Logging
+import Sandbox
 
 /// A way of running one agent turn (`agno`, `claude_code`). The worker owns everything around
 /// the turn — lease, events, cancellation, reporting — so a runtime only turns a context into a
@@ -44,17 +45,21 @@ public struct TurnContext: Sendable {
     public let events: any TurnEventSink
     public let processes: TaskProcesses
     public let llm: LLMSettings
+    /// The agent's sandbox profile, compiled: every tool process (Bash, hooks, MCP servers) runs
+    /// under it. `nil` runs them unsandboxed, which only tests of the runtimes themselves do.
+    public let sandbox: PreparedSandbox?
     public let logger: Logger
 
     public init(
         assignment: TaskAssignment, workspace: String, events: any TurnEventSink, processes: TaskProcesses,
-        llm: LLMSettings, logger: Logger
+        llm: LLMSettings, sandbox: PreparedSandbox?, logger: Logger
     ) {
         self.assignment = assignment
         self.workspace = workspace
         self.events = events
         self.processes = processes
         self.llm = llm
+        self.sandbox = sandbox
         self.logger = logger
     }
 }

@@ -78,9 +78,9 @@ public struct ToolExecutor: Sendable {
     let toolContext: ToolContext
 
     public init(
-        context: TurnContext, toolset: Toolset, searchExclusions: SearchExclusions = .none,
-        launcher: ToolProcessLauncher = ToolProcessLauncher()
+        context: TurnContext, toolset: Toolset, searchExclusions: SearchExclusions = .none
     ) throws {
+        let launcher = ToolProcessLauncher(sandbox: context.sandbox)
         self.toolset = toolset
         let workspace: Workspace
         do {

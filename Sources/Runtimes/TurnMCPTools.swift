@@ -2,7 +2,9 @@ import BosunProtocol
 import Foundation
 import LLM
 import Logging
+import BosunSystem
 import MCP
+import Sandbox
 
 /// An agent's MCP servers for one turn: started before the turn, offered to the model as
 /// `mcp__<server>__<tool>` tools next to the built-ins, stopped when the turn ends.
@@ -16,7 +18,9 @@ struct TurnMCPTools: Sendable {
 
     /// A server that fails to start does not fail the turn: its tools are missing and the
     /// events say why. A configuration that cannot be read does fail it, for good.
-    static func start(agent: AgentSpec, workspace: String, logger: Logger) async throws -> TurnMCPTools {
+    static func start(agent: AgentSpec, workspace: String, sandbox: PreparedSandbox?, logger: Logger) async throws
+        -> TurnMCPTools
+    {
         guard !agent.mcpServers.isEmpty else { return .none }
         let servers: [MCPServerConfig]
         do {
@@ -24,9 +28,10 @@ struct TurnMCPTools: Sendable {
         } catch {
             throw TurnFailure("the agent's mcp_servers cannot be used: \(error)", retryable: false)
         }
-        // Tool processes start in the workspace. They run unsandboxed until the sandbox
-        // launcher replaces DirectMCPServerLauncher (see ToolProcessLauncher).
-        let toolbox = MCPToolbox(servers: servers, workingDirectory: workspace, logger: logger)
+        // MCP servers are tool processes: they start in the workspace, under the agent's profile.
+        let launcher: any MCPServerLauncher =
+            sandbox.map { SandboxedMCPServerLauncher(sandbox: $0) } ?? DirectMCPServerLauncher()
+        let toolbox = MCPToolbox(servers: servers, workingDirectory: workspace, launcher: launcher, logger: logger)
         await toolbox.start()
         let failures = await toolbox.failures
         let tools = await toolbox.tools().map { MCPAgentTool(spec: $0, toolbox: toolbox) as any AgentTool }
@@ -40,9 +45,10 @@ struct TurnMCPTools: Sendable {
 
     /// Runs `body` with the servers up, and stops them however it ends.
     static func with<T: Sendable>(
-        agent: AgentSpec, workspace: String, logger: Logger, _ body: (TurnMCPTools) async throws -> T
+        agent: AgentSpec, workspace: String, sandbox: PreparedSandbox?, logger: Logger,
+        _ body: (TurnMCPTools) async throws -> T
     ) async throws -> T {
-        let mcp = try await start(agent: agent, workspace: workspace, logger: logger)
+        let mcp = try await start(agent: agent, workspace: workspace, sandbox: sandbox, logger: logger)
         do {
             let result = try await body(mcp)
             await mcp.stop()
@@ -64,5 +70,19 @@ struct MCPAgentTool: AgentTool {
     func run(_ arguments: JSONValue, in context: ToolContext) async -> ToolOutput {
         let (text, isError) = await toolbox.call(spec.name, arguments: arguments)
         return ToolOutput(text: text, isError: isError)
+    }
+}
+
+/// Starts an MCP server through `bosun-sandbox` under the agent's profile, like every other
+/// tool process.
+struct SandboxedMCPServerLauncher: MCPServerLauncher {
+    let sandbox: PreparedSandbox
+
+    func launch(_ request: MCPLaunchRequest) throws -> InteractiveChild {
+        let workspace = request.workingDirectory ?? FileManager.default.currentDirectoryPath
+        let arguments = sandbox.arguments(workspace: workspace, command: [request.command] + request.arguments)
+        return try InteractiveChild.spawn(
+            executable: arguments[0], arguments: Array(arguments.dropFirst()), environment: request.environment,
+            workingDirectory: request.workingDirectory)
     }
 }

@@ -28,10 +28,13 @@ public struct SandboxCommand: Sendable {
     public var networkBestEffort: Bool
     /// Skip writable-path enforcement when the kernel has no Landlock (a warning is printed).
     public var landlockBestEffort: Bool
+    /// The compiled program in a file (`PreparedSandbox`) instead of on fd 3, for spawners that
+    /// cannot hand the child an extra descriptor.
+    public var bpfFile: String?
 
     public init(
         helper: String, compiled: CompiledProfile, workspace: String, command: [String], cgroup: String? = nil,
-        networkBestEffort: Bool = false, landlockBestEffort: Bool = false
+        networkBestEffort: Bool = false, landlockBestEffort: Bool = false, bpfFile: String? = nil
     ) {
         self.helper = helper
         self.compiled = compiled
@@ -40,13 +43,16 @@ public struct SandboxCommand: Sendable {
         self.cgroup = cgroup
         self.networkBestEffort = networkBestEffort
         self.landlockBestEffort = landlockBestEffort
+        self.bpfFile = bpfFile
     }
 
     /// The helper's full argv (argv[0] is the helper).
     public var arguments: [String] {
         let profile = compiled.profile
         var args = [helper]
-        if compiled.program != nil {
+        if compiled.program != nil, let bpfFile {
+            args += ["--bpf-file", bpfFile]
+        } else if compiled.program != nil {
             args += ["--bpf-fd", String(Self.bpfFD)]
         } else {
             args.append("--no-seccomp")

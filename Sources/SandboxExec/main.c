@@ -1,12 +1,13 @@
 // bosun-sandbox: the exec helper for tool processes.
 //
-//   bosun-sandbox (--bpf-fd N | --no-seccomp) [--rlimit NAME=VALUE]... [--network none|host]
+//   bosun-sandbox (--bpf-fd N | --bpf-file PATH | --no-seccomp) [--rlimit NAME=VALUE]... [--network none|host]
 //                 [--network-best-effort] [--writable PATH]... [--landlock-best-effort]
 //                 [--cgroup DIR] [--chdir DIR] -- COMMAND ARGS...
 //   bosun-sandbox --check          (prints one JSON object: which layers work on this host)
 //
 // The worker compiles a profile with libseccomp once (Sources/Sandbox) and passes the BPF program
-// (the bytes of seccomp_export_bpf) on an inherited fd; this helper never parses profiles, so it
+// (the bytes of seccomp_export_bpf) on an inherited fd, or in a file the worker wrote once per
+// profile (--bpf-file, opened O_NOFOLLOW); this helper never parses profiles, so it
 // does not link libseccomp. Order: read the program, setsid(), join --cgroup, unshare the network
 // (--network none), Landlock (--writable), rlimits, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG(SIGKILL),
 // seccomp filter (last: unshare etc. are denied by it), execvp().
@@ -76,7 +77,7 @@ __attribute__((format(printf, 1, 2))) static void warn(const char *fmt, ...) {
 
 static void usage(void) {
     die(EXIT_SETUP,
-        "usage: bosun-sandbox (--bpf-fd N | --no-seccomp) [--rlimit NAME=VALUE]... "
+        "usage: bosun-sandbox (--bpf-fd N | --bpf-file PATH | --no-seccomp) [--rlimit NAME=VALUE]... "
         "[--network none|host] [--network-best-effort] [--writable PATH]... [--landlock-best-effort] "
         "[--cgroup DIR] [--chdir DIR] -- COMMAND ARGS...  |  bosun-sandbox --check");
 }
@@ -338,6 +339,10 @@ int main(int argc, char **argv) {
             unsigned long long v;
             if (parse_uint(argv[++i], &v) != 0 || v > 1024) die(EXIT_SETUP, "--bpf-fd %s: not a file descriptor", argv[i]);
             bpf_fd = (int)v;
+        } else if (strcmp(a, "--bpf-file") == 0 && has_value) {
+            const char *path = argv[++i];
+            bpf_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            if (bpf_fd < 0) die(EXIT_SETUP, "--bpf-file %s: %s", path, strerror(errno));
         } else if (strcmp(a, "--no-seccomp") == 0) {
             no_seccomp = 1;
         } else if (strcmp(a, "--rlimit") == 0 && has_value) {
@@ -365,8 +370,9 @@ int main(int argc, char **argv) {
         }
     }
     if (i >= argc) usage();
-    if (bpf_fd < 0 && !no_seccomp) die(EXIT_SETUP, "no seccomp program: pass --bpf-fd N (or --no-seccomp for the trusted profile)");
-    if (bpf_fd >= 0 && no_seccomp) die(EXIT_SETUP, "--bpf-fd and --no-seccomp are exclusive");
+    if (bpf_fd < 0 && !no_seccomp)
+        die(EXIT_SETUP, "no seccomp program: pass --bpf-fd N or --bpf-file PATH (or --no-seccomp for the trusted profile)");
+    if (bpf_fd >= 0 && no_seccomp) die(EXIT_SETUP, "--bpf-fd/--bpf-file and --no-seccomp are exclusive");
 
     pid_t parent = getppid();
     struct sock_fprog prog = {0};

@@ -3,6 +3,7 @@ import BosunSystem
 import Foundation
 import Logging
 import Runtimes
+import Sandbox
 
 /// Why a running turn was stopped before it finished on its own.
 enum StopReason: Sendable, Equatable {
@@ -35,6 +36,8 @@ struct TaskSupervisor: Sendable {
     let configuration: WorkerConfiguration
     let llm: LLMSettings
     let cgroupRoot: TaskCgroupRoot?
+    /// Compiled sandbox profiles; `nil` only with the test runtime, which starts no tools.
+    let sandboxes: SandboxProfiles?
     /// Tells the worker whether the control API answered; the systemd watchdog depends on it,
     /// and a worker whose slots are all busy learns it only from renewals.
     let onContact: @Sendable (Bool) async -> Void
@@ -43,9 +46,10 @@ struct TaskSupervisor: Sendable {
     init(
         assignment: TaskAssignment, session: WorkerSession, runtime: (any Runtime)?,
         configuration: WorkerConfiguration, llm: LLMSettings, cgroupRoot: TaskCgroupRoot?,
-        onContact: @escaping @Sendable (Bool) async -> Void = { _ in }, logger: Logger
+        sandboxes: SandboxProfiles?, onContact: @escaping @Sendable (Bool) async -> Void = { _ in }, logger: Logger
     ) {
         self.cgroupRoot = cgroupRoot
+        self.sandboxes = sandboxes
         self.onContact = onContact
         self.assignment = assignment
         self.session = session
@@ -76,6 +80,17 @@ struct TaskSupervisor: Sendable {
                 stop: nil, events: nil)
             return
         }
+        var sandbox: PreparedSandbox?
+        if let sandboxes {
+            do {
+                sandbox = try await sandboxes.prepare(assignment.agent.sandboxProfile)
+            } catch {
+                await report(
+                    .failure(TurnFailure("the agent's sandbox profile cannot be used: \(error)", retryable: false)),
+                    stop: nil, events: nil)
+                return
+            }
+        }
         let events = EventStreamer(
             task: taskId, lease: leaseId, session: session, logger: logger,
             recordTimeout: .seconds(max(assignment.lease.durationS, 5)))
@@ -100,7 +115,8 @@ struct TaskSupervisor: Sendable {
             return
         }
         let context = TurnContext(
-            assignment: assignment, workspace: workspace, events: events, processes: processes, llm: llm, logger: logger)
+            assignment: assignment, workspace: workspace, events: events, processes: processes, llm: llm,
+            sandbox: sandbox, logger: logger)
         let turn = Task { try await runtime.runTurn(context) }
 
         let outcome: Result<TurnResult, any Error> = await withTaskCancellationHandler {

@@ -5,6 +5,7 @@ import Dispatch
 import Foundation
 import Logging
 import Runtimes
+import Sandbox
 
 /// `bosun-worker run`: register, long-poll for as many tasks as there are free slots, supervise
 /// each task, heartbeat, and stop in two levels — `drain` (first SIGTERM/SIGINT: no new work,
@@ -16,6 +17,8 @@ public final class WorkerDaemon: Sendable {
     let ring: LogRing
     let notifier: SystemdNotifier?
     let runtimes: [String: any Runtime]
+    /// Compiled sandbox profiles for tool processes; `nil` with the test runtime (no tools).
+    let sandboxes: SandboxProfiles?
     let state: WorkerState
     let session: WorkerSession
     let control: Control
@@ -39,10 +42,13 @@ public final class WorkerDaemon: Sendable {
     }
 
     public init(
-        configuration: WorkerConfiguration, runtimes: [any Runtime], ring: LogRing, logger: Logger,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        configuration: WorkerConfiguration, runtimes: [any Runtime], sandbox: SandboxInstallation?, ring: LogRing,
+        logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment
     ) {
         self.configuration = configuration
+        self.sandboxes = sandbox.map {
+            SandboxProfiles(installation: $0, workDirectory: configuration.workDirectory, logger: logger)
+        }
         self.ring = ring
         self.notifier = SystemdNotifier(environment: environment)
         var table: [String: any Runtime] = [:]
@@ -103,6 +109,7 @@ public final class WorkerDaemon: Sendable {
     public func run() async throws {
         let startedAt = ContinuousClock.now
         try prepareWorkDirectory()
+        try await prepareSandbox(logger: logger)
         Self.sweepStaleWorkspaces(in: configuration.workDirectory, logger: logger)
         ProcessGroupLauncher.ignoreSIGPIPE()
 
@@ -188,6 +195,21 @@ public final class WorkerDaemon: Sendable {
         }
     }
 
+    /// The sandbox must work before any task is taken: the `default` profile is compiled now, so a
+    /// missing helper or a broken profile stops the worker at start instead of failing tasks.
+    private func prepareSandbox(logger: Logger) async throws {
+        guard let sandboxes else { return }
+        do {
+            let ready = try await sandboxes.prepare("default")
+            logger.info(
+                "sandbox ready", metadata: ["bosun.sandbox.helper": "\(ready.helper)",
+                                            "bosun.sandbox.profiles": "\(sandboxes.installation.profilesDirectory)"])
+        } catch {
+            throw WorkerFatalError(
+                description: "the tool sandbox is unusable (\(error)); set BOSUN_SANDBOX_HELPER and BOSUN_SANDBOX_PROFILES, or check them with `bosun-worker sandbox check`")
+        }
+    }
+
     private func prepareWorkDirectory() throws {
         do {
             try FileManager.default.createDirectory(atPath: configuration.workDirectory, withIntermediateDirectories: true)
@@ -252,7 +274,7 @@ public final class WorkerDaemon: Sendable {
                     let supervisor = TaskSupervisor(
                         assignment: assignment, session: session, runtime: runtime(for: assignment),
                         configuration: configuration, llm: registration.llm, cgroupRoot: cgroupRoot,
-                        onContact: { [state] ok in await state.contact(ok: ok) }, logger: logger)
+                        sandboxes: sandboxes, onContact: { [state] ok in await state.contact(ok: ok) }, logger: logger)
                     let state = self.state
                     group.addTask {
                         await supervisor.run()

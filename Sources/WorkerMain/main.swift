@@ -129,11 +129,10 @@ struct Run: AsyncParsableCommand {
             logger.warning("running every turn with the TEST runtime (no model is called); for tests and the demo only")
         } else {
             runtimes = [AgnoRuntime(llm: access), ClaudeCodeRuntime(llm: access)]
-            logger.warning(
-                "tool processes (Bash, hooks) run without a sandbox until bosun-sandbox profiles exist",
-                metadata: ["bosun.sandbox": "off"])
         }
-        let daemon = WorkerDaemon(configuration: configuration, runtimes: runtimes, ring: ring, logger: logger)
+        let daemon = WorkerDaemon(
+            configuration: configuration, runtimes: runtimes,
+            sandbox: configuration.testRuntime ? nil : SandboxInstallation.locate(), ring: ring, logger: logger)
         ShutdownSignals.install { name in daemon.requestStop(reason: name) }
         let outcome: Result<Void, any Error>
         do {

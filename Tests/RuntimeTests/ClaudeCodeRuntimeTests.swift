@@ -259,3 +259,29 @@ extension ClaudeCodeRuntimeTests {
         #expect(!offered.contains { $0.hasPrefix("mcp__time") })
     }
 }
+
+extension ClaudeCodeRuntimeTests {
+    /// Bash runs under the agent's sandbox profile: seccomp and no_new_privs are on, writes
+    /// outside the workspace and /tmp fail, and namespace tricks are refused.
+    @Test func bashRunsInsideTheSandbox() async throws {
+        let escape = "/var/tmp/bosun-escape-\(UUID().uuidString.prefix(8))"
+        let h = try await RuntimeHarness.start(
+            script: #"""
+                {"replies": [
+                  {"tool_calls": [{"id": "b", "name": "Bash", "arguments": {"command":
+                    "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status; touch \#(escape) 2>&1; unshare -n true 2>&1; touch inside && echo inside-ok"}}]},
+                  {"text": "Checked."}
+                ]}
+                """#)
+        defer { Task { await h.stop() } }
+        let agent = RuntimeHarness.agent(runtime: "claude_code", settings: ["permissions": ["defaultMode": "bypassPermissions"]])
+        let turn = try await h.run(runtime(h), RuntimeHarness.assignment(agent: agent, input: "check"))
+        let output = try #require(turn.toolCalls.first?.result?.stringValue)
+        #expect(output.contains("Seccomp:\t2"), "\(output)")
+        #expect(output.contains("NoNewPrivs:\t1"), "\(output)")
+        #expect(output.contains("unshare failed") || output.contains("Operation not permitted"), "\(output)")
+        #expect(output.contains("inside-ok"), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: escape))
+        #expect(h.sandbox.name == "default")
+    }
+}

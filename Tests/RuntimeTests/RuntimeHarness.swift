@@ -4,6 +4,7 @@ import Foundation
 import LLM
 import Logging
 import Runtimes
+import Sandbox
 import ScriptedLLM
 import Testing
 
@@ -31,6 +32,8 @@ struct RuntimeHarness {
     let workspace: String
     let events = RecordingEventSink()
     let processes = TaskProcesses(killGrace: .milliseconds(200))
+    /// The real `default` profile and helper: tool processes in these tests run sandboxed, as on a worker.
+    let sandbox: PreparedSandbox
 
     static let logger: Logger = {
         var logger = Logger(label: "runtime-tests")
@@ -50,13 +53,26 @@ struct RuntimeHarness {
         let workspace = FileManager.default.temporaryDirectory
             .appendingPathComponent("bosun-runtime-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
-        return RuntimeHarness(server: server, workspace: workspace)
+        let sandbox = try PreparedSandbox.prepare(
+            "default", installation: installation, directory: workspace + "-sandbox")
+        return RuntimeHarness(server: server, workspace: workspace, sandbox: sandbox)
+    }
+
+    /// The helper next to the test bundle, the profiles of this checkout.
+    static var installation: SandboxInstallation {
+        let products = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return SandboxInstallation(
+            helper: products.appendingPathComponent("bosun-sandbox").path,
+            profilesDirectory: root.appendingPathComponent("sandbox-profiles").path)
     }
 
     func stop() async {
         await processes.finish()
         await server.stop()
         try? FileManager.default.removeItem(atPath: workspace)
+        try? FileManager.default.removeItem(atPath: workspace + "-sandbox")
     }
 
     var access: LLMAccess {
@@ -91,7 +107,7 @@ struct RuntimeHarness {
     func run(_ runtime: any Runtime, _ assignment: TaskAssignment, llm: LLMSettings? = nil) async throws -> TurnResult {
         let context = TurnContext(
             assignment: assignment, workspace: workspace, events: events, processes: processes, llm: llm ?? settings,
-            logger: Self.logger)
+            sandbox: sandbox, logger: Self.logger)
         return try await runtime.runTurn(context)
     }
 

@@ -40,6 +40,9 @@ final class WorkerProcess: @unchecked Sendable {
         environment["BOSUN_API_KEY"] = apiKey
         environment["BOSUN_QUEUE_ID"] = queue.uuidString.lowercased()
         environment["BOSUN_LOG_LEVEL"] = "debug"
+        // This checkout's profiles; the helper is found next to the worker binary.
+        environment["BOSUN_SANDBOX_PROFILES"] = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("sandbox-profiles").path
         environment.merge(extra) { _, new in new }
         process.environment = environment
         let log = try FileHandle(forWritingTo: logURL)

@@ -115,6 +115,21 @@ import Testing
         }
     }
 
+    @Test func anUnknownSandboxProfileFailsTheTaskForGood() async throws {
+        let llm = try await Self.startLLM(#"{"replies": []}"#)
+        defer { Task { await llm.stop() } }
+        try await Harness.run(WorkerDaemonTests.fast) { h in
+            let agent = try await Self.agent(
+                h.tenant, AgentDefinition(name: "odd", runtime: .agno, model: "openai/gpt-4o-mini", sandboxProfile: "no-such-profile"))
+            _ = try await h.worker(environment: try Self.llmEnvironment(llm), testRuntime: false)
+            let execution = try await h.tenant.submit(agent: agent.id, input: "hi")
+            let done = try await h.tenant.waitForStatus(execution.id, [.completed, .failed])
+            #expect(done.status == .failed)
+            #expect(done.error?.contains("unknown profile \"no-such-profile\"") == true, "\(done.error ?? "")")
+            #expect(await llm.requests().isEmpty)
+        }
+    }
+
     /// The tool ledger: a worker killed between two tool calls of one turn. The retried attempt
     /// replays the first call's recorded result; its side effect happens exactly once.
     @Test func aToolsSideEffectHappensOnceWhenItsWorkerDiesMidTurn() async throws {
