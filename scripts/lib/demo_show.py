@@ -70,10 +70,30 @@ def workers(reply):
               f"completed tasks {full.get('completed_tasks')}, log lines {len(full.get('log_tail') or [])}")
 
 
+def refusals(reply):
+    """Bash calls of a claude_code execution that were refused, and the turn's permission_denials."""
+    commands, shown = {}, 0
+    for e in reply["events"]:
+        for block in (e["data"].get("message") or {}).get("content") or []:
+            if block.get("type") == "tool_use" and block.get("name") == "Bash":
+                commands[block["id"]] = block["input"]["command"]
+            if block.get("type") == "tool_result" and block.get("is_error") and block.get("tool_use_id") in commands:
+                print(f"  $ {commands[block['tool_use_id']]}")
+                lines = [line for line in block["content"].strip().splitlines() if line.strip()]
+                # A traceback's last line says what happened; the exit code follows it.
+                print(f"    -> {' / '.join(lines[-2:])[:160]}")
+                shown += 1
+    for e in reply["events"]:
+        if e["type"] == "result" and e["data"].get("permission_denials"):
+            print(f"  permission_denials: {json.dumps(e['data']['permission_denials'])[:200]}")
+    if shown == 0:
+        print("  (no refused calls)")
+
+
 def requests(reply):
     for r in reply:
         print(f"  {r['sequence']:>2} {r['path']:<21} {r.get('model') or '':<26} stream={str(r['stream']).lower():<5} "
               f"-> {r['status']}")
 
 
-{"events": events, "transitions": transitions, "workers": workers, "requests": requests}[sys.argv[1]](json.load(sys.stdin))
+{"events": events, "transitions": transitions, "workers": workers, "requests": requests, "refusals": refusals}[sys.argv[1]](json.load(sys.stdin))
