@@ -176,6 +176,8 @@ let package = Package(
                 "BosunLogging",
                 "ScriptedLLM",
                 "Sandbox",
+                "MCP",
+                "BosunSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

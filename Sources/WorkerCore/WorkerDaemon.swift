@@ -201,9 +201,15 @@ public final class WorkerDaemon: Sendable {
         guard let sandboxes else { return }
         do {
             let ready = try await sandboxes.prepare("default")
+            // Which layers this host gives the profiles (a kernel without Landlock, say).
+            let layers = try SandboxLayers.check(helper: ready.helper)
             logger.info(
-                "sandbox ready", metadata: ["bosun.sandbox.helper": "\(ready.helper)",
-                                            "bosun.sandbox.profiles": "\(sandboxes.installation.profilesDirectory)"])
+                "sandbox ready",
+                metadata: [
+                    "bosun.sandbox.helper": "\(ready.helper)",
+                    "bosun.sandbox.profiles": "\(sandboxes.installation.profilesDirectory)",
+                    "bosun.sandbox.layers": "\(layers.summary.joined(separator: "; "))",
+                ])
         } catch {
             throw WorkerFatalError(
                 description: "the tool sandbox is unusable (\(error)); set BOSUN_SANDBOX_HELPER and BOSUN_SANDBOX_PROFILES, or check them with `bosun-worker sandbox check`")
