@@ -18,7 +18,6 @@ public struct AnthropicMessagesStream: ChatStreamAccumulator, Sendable {
     private var blocks: [Int: Block] = [:]
     private var finishedToolCalls: [Int: ChatToolCall] = [:]
     private var text = ""
-    private var sawText = false
     private var rawStopReason: String?
     private var usage = Usage()
     private var stopped = false
@@ -89,7 +88,6 @@ public struct AnthropicMessagesStream: ChatStreamAccumulator, Sendable {
     private mutating func appendText(_ piece: String) -> [ChatDelta] {
         guard !piece.isEmpty else { return [] }
         text += piece
-        sawText = true
         return [.text(piece)]
     }
 
@@ -122,7 +120,7 @@ public struct AnthropicMessagesStream: ChatStreamAccumulator, Sendable {
         }
         let toolCalls = calls.sorted { $0.key < $1.key }.map(\.value)
         return ChatReply(
-            message: ChatMessage(role: .assistant, text: sawText ? text : nil, toolCalls: toolCalls),
+            message: ChatMessage(role: .assistant, text: text.isEmpty ? nil : text, toolCalls: toolCalls),
             finishReason: AnthropicMessagesWire.finishReason(rawStopReason, hasToolCalls: !toolCalls.isEmpty),
             rawFinishReason: rawStopReason,
             usage: usage)

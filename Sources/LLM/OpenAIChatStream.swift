@@ -15,7 +15,6 @@ public struct OpenAIChatStream: ChatStreamAccumulator, Sendable {
     }
 
     private var text = ""
-    private var sawText = false
     private var toolCalls: [Int: PartialToolCall] = [:]
     private var rawFinishReason: String?
     private var usage = Usage()
@@ -47,8 +46,7 @@ public struct OpenAIChatStream: ChatStreamAccumulator, Sendable {
         if let delta = choice["delta"] {
             if let piece = delta["content"]?.stringValue ?? delta["refusal"]?.stringValue, !piece.isEmpty {
                 text += piece
-                sawText = true
-                deltas.append(.text(piece))
+                        deltas.append(.text(piece))
             }
             for fragment in delta["tool_calls"]?.arrayValue ?? [] {
                 let index = fragment["index"]?.intValue ?? 0
@@ -79,7 +77,7 @@ public struct OpenAIChatStream: ChatStreamAccumulator, Sendable {
             ChatToolCall(id: call.id ?? "call_\(index)", name: call.name ?? "", rawArguments: call.arguments)
         }
         return ChatReply(
-            message: ChatMessage(role: .assistant, text: sawText ? text : nil, toolCalls: calls),
+            message: ChatMessage(role: .assistant, text: text.isEmpty ? nil : text, toolCalls: calls),
             finishReason: OpenAIChatWire.finishReason(rawFinishReason, hasToolCalls: !calls.isEmpty),
             rawFinishReason: rawFinishReason,
             usage: usage)

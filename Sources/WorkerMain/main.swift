@@ -72,7 +72,7 @@ struct Run: AsyncParsableCommand {
     var once = false
     @Flag(
         name: .customLong("test-runtime"),
-        help: "Run every turn with the test runtime (tests and the demo only; it calls no model).")
+        help: "Run every turn with the test runtime (tests only; it calls no model and starts no tools).")
     var testRuntime = false
 
     var flags: [String: String] {
@@ -126,7 +126,7 @@ struct Run: AsyncParsableCommand {
         let runtimes: [any Runtime]
         if configuration.testRuntime {
             runtimes = [TestRuntime()]
-            logger.warning("running every turn with the TEST runtime (no model is called); for tests and the demo only")
+            logger.warning("running every turn with the TEST runtime (no model is called); for tests only")
         } else {
             runtimes = [AgnoRuntime(llm: access), ClaudeCodeRuntime(llm: access)]
         }

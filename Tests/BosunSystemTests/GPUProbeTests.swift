@@ -119,7 +119,8 @@ struct GPUProbeTests {
         var report: GPUReport?
         let elapsed = await clock.measure { report = await probe.probe() }
         let stuck = try #require(report)
-        #expect(elapsed < .milliseconds(1500), "returned after \(elapsed)")
+        // The hung script sleeps 30 s; the bound is loose because a loaded 2-core machine is slow.
+        #expect(elapsed < .seconds(5), "returned after \(elapsed)")
         #expect(stuck.status == .unknown)
         #expect(stuck.devices == good.devices)
         #expect(stuck.error?.contains("timed out") == true)

@@ -15,7 +15,8 @@ public struct LLMTurnAnalyzer: TurnAnalyzer {
     let minimumConfidence: Double
     let logger: Logger
 
-    public static let states = ["completed", "waiting_for_input", "continue", "failed"]
+    /// The decisions it may take: the same ones a user may override to.
+    public static let states = TransitionOverrideRequest.targets
     public static let schema: JSONValue = [
         "type": "object",
         "properties": [

@@ -268,13 +268,7 @@ public final class InteractiveChild: Sendable {
         }
 
         while fds[0].fd >= 0 || fds[1].fd >= 0 {
-            var timeout: Int32 = -1
-            if let deadline {
-                let remaining = deadline - ContinuousClock.now
-                if remaining <= .zero { break }
-                let (seconds, attoseconds) = remaining.components
-                timeout = Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
-            }
+            guard let timeout = pollTimeout(until: deadline) else { break }
             let ready = poll(&fds, nfds_t(fds.count), timeout)
             if ready < 0 {
                 if errno == EINTR { continue }

@@ -21,7 +21,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var drainTimeout: Duration = .seconds(300)
     /// Take one task, run it, deregister and exit.
     public var once: Bool = false
-    /// Runs every turn with `TestRuntime` (tests and the demo, until the real runtimes exist).
+    /// Runs every turn with `TestRuntime` (tests only: no model, no tools, no sandbox).
     public var testRuntime: Bool = false
     /// Grace between SIGTERM and SIGKILL when a task's processes are stopped.
     public var killGrace: Duration = .seconds(5)
