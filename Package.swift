@@ -235,6 +235,7 @@ let package = Package(
             dependencies: ["Runtimes", "BosunProtocol", "BosunSystem", "LLM"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "BosunProtocolTests", dependencies: ["BosunProtocol"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BosunSystemTests",
             dependencies: ["BosunSystem"],
@@ -262,6 +263,7 @@ let package = Package(
             name: "RuntimeTests",
             dependencies: [
                 "Runtimes",
+                "MCP",
                 "Sandbox",
                 "LLM",
                 "ScriptedLLM",

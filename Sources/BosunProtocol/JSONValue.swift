@@ -101,15 +101,18 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 
 extension JSONValue {
     /// Compact JSON text with sorted keys, for messages to people and models.
-    public var jsonString: String {
-        let data = (try? WireCoding.encoder().encode(self)) ?? Data("null".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
+    public var jsonString: String { jsonText(sortedKeys: true) }
 
-    /// Parses JSON text; `nil` when it is not JSON.
+    /// Parses JSON text; `nil` when it is not JSON. Lenient where Foundation is (a trailing
+    /// comma, as models sometimes write in tool arguments); strict and fast otherwise.
     public init?(jsonText: String) {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(jsonText.utf8)) else { return nil }
-        self = value
+        if let value = try? JSONValue(parsing: jsonText) {
+            self = value
+        } else if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(jsonText.utf8)) {
+            self = value
+        } else {
+            return nil
+        }
     }
 
     /// Decodes a Decodable value from a JSON value.

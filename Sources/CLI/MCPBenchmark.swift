@@ -22,7 +22,11 @@ struct MCPBenchmark: AsyncParsableCommand {
     @Option(help: "The Python SDK client benchmark; empty to skip the comparison.")
     var pythonClient: String = "scripts/bench/mcp_client_bench.py"
 
+    @Option(help: "Protocol: 'auto' probes the stateless 2026-07-28 revision first; 'session' uses initialize (as the Python client does).")
+    var protocolMode: String = "session"
+
     func validate() throws {
+        guard ["auto", "session"].contains(protocolMode) else { throw ValidationError("--protocol-mode must be auto or session") }
         guard calls >= 100 else { throw ValidationError("--calls must be at least 100") }
     }
 
@@ -30,9 +34,11 @@ struct MCPBenchmark: AsyncParsableCommand {
         ProcessGroupLauncher.ignoreSIGPIPE()
         var logger = Logger(label: "bosun-bench-mcp")
         logger.logLevel = .error
+        var configuration = MCPServerSupervisor.Configuration()
+        configuration.connection.probeStatelessRevision = protocolMode == "auto"
         let supervisor = MCPServerSupervisor(
             server: MCPServerConfig(name: "echo", command: "python3", args: [server]),
-            baseEnvironment: MCPToolbox.defaultBaseEnvironment, logger: logger)
+            baseEnvironment: MCPToolbox.defaultBaseEnvironment, configuration: configuration, logger: logger)
         let connection = try await supervisor.connection()
         print("server: \(server) (protocol \(await connection.protocolVersion ?? "?"))")
         _ = try await supervisor.listTools()

@@ -9,10 +9,10 @@ enum JSONRPCMessage: Sendable {
     case errorResponse(id: JSONValue, code: Int, message: String, data: JSONValue?)
 
     /// Parses one line; nil when it is not a JSON-RPC 2.0 message (garbage, a stray print).
-    init?(line: Data, decoder: JSONDecoder) {
+    init?(line: Data) {
         guard let first = line.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }),
               first == UInt8(ascii: "{"),
-              let value = try? decoder.decode(JSONValue.self, from: line),
+              let value = try? JSONValue(parsing: line),
               let object = value.objectValue,
               object["jsonrpc"]?.stringValue == "2.0"
         else { return nil }
@@ -60,9 +60,11 @@ enum JSONRPCMessage: Sendable {
     }
 
     /// The message as one line: compact JSON (string newlines are escaped) plus "\n".
-    func line(encoder: JSONEncoder) throws -> Data {
-        var data = try encoder.encode(json)
-        data.append(UInt8(ascii: "\n"))
-        return data
+    func line() -> Data {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256)
+        json.write(into: &bytes)
+        bytes.append(UInt8(ascii: "\n"))
+        return Data(bytes)
     }
 }

@@ -2,6 +2,7 @@ import BosunProtocol
 import BosunSystem
 import Foundation
 import Logging
+import Synchronization
 
 /// One stdio MCP server: newline-delimited JSON-RPC 2.0 over the child's stdin and stdout.
 ///
@@ -40,31 +41,36 @@ public actor MCPConnection {
         var timeout: Duration
         var deadline: ContinuousClock.Instant
         var hardDeadline: ContinuousClock.Instant
+    }
+
+    /// What the reader thread and callers share. Responses are matched and their waiters
+    /// resumed on the child's reader thread, under this lock, so a round trip costs no hop
+    /// through an async stream or this actor.
+    private struct Shared: ~Copyable {
+        var pending: [Int: Pending] = [:]
+        var nextID = 1
+        var deathError: MCPError?
+        var stderrRing: MCPLogRing
+        var toolsStale = true
+        var ignoredLineCount = 0
+        var stateless = false
+        /// When the one deadline timer wakes next; nil when no timer runs.
+        var timerWake: ContinuousClock.Instant?
         var timer: Task<Void, Never>?
     }
 
     public nonisolated let serverName: String
     public nonisolated let child: InteractiveChild
-    private let configuration: Configuration
-    private let logger: Logger
-    private let encoder: JSONEncoder
-    private let decoder = JSONDecoder()
-
-    private var pending: [Int: Pending] = [:]
-    private var nextID = 1
-    private var stderrRing: MCPLogRing
+    private nonisolated let configuration: Configuration
+    private nonisolated let logger: Logger
+    private nonisolated let shared: Mutex<Shared>
     private var readerStarted = false
-    private var deathError: MCPError?
     private var cachedTools: [MCPTool]?
 
     /// The negotiated revision once `start()` succeeded.
     public private(set) var protocolVersion: String?
     public private(set) var serverInfo: JSONValue?
     public private(set) var serverCapabilities: JSONValue?
-    /// Set by `notifications/tools/list_changed`; the next `listTools()` asks again.
-    public private(set) var toolsStale = true
-    /// stdout lines that were not JSON-RPC.
-    public private(set) var ignoredLineCount = 0
 
     public init(serverName: String, child: InteractiveChild, configuration: Configuration = Configuration(), logger: Logger) {
         self.serverName = serverName
@@ -74,20 +80,23 @@ public actor MCPConnection {
         logger[metadataKey: "bosun.mcp.server"] = .string(serverName)
         logger[metadataKey: "bosun.mcp.pid"] = .stringConvertible(child.pid)
         self.logger = logger
-        self.stderrRing = MCPLogRing(maxLines: configuration.stderrRingLines)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        self.encoder = encoder
+        self.shared = Mutex(Shared(stderrRing: MCPLogRing(maxLines: configuration.stderrRingLines)))
     }
 
     /// The server's recent stderr, oldest first.
-    public var stderrLines: [String] { stderrRing.lines }
+    public nonisolated var stderrLines: [String] { shared.withLock { $0.stderrRing.lines } }
 
     /// False once the server exited, closed stdout or was shut down.
-    public var isAlive: Bool { deathError == nil }
+    public nonisolated var isAlive: Bool { shared.withLock { $0.deathError == nil } }
 
     /// Whether this connection speaks the stateless 2026-07-28 revision.
-    public var isStateless: Bool { protocolVersion == Self.statelessProtocolVersion }
+    public nonisolated var isStateless: Bool { shared.withLock { $0.stateless } }
+
+    /// Set by `notifications/tools/list_changed`; the next `listTools()` asks again.
+    public nonisolated var toolsStale: Bool { shared.withLock { $0.toolsStale } }
+
+    /// stdout lines that were not JSON-RPC.
+    public nonisolated var ignoredLineCount: Int { shared.withLock { $0.ignoredLineCount } }
 
     /// Starts reading and negotiates the protocol: `server/discover` first (stateless revision),
     /// `initialize` + `notifications/initialized` when the server does not know it.
@@ -124,6 +133,7 @@ public actor MCPConnection {
             return false
         }
         protocolVersion = Self.statelessProtocolVersion
+        shared.withLock { $0.stateless = true }
         serverInfo = result["serverInfo"] ?? result["_meta"]?["io.modelcontextprotocol/serverInfo"]
         serverCapabilities = result["capabilities"]
         logger.debug("speaking stateless MCP \(Self.statelessProtocolVersion)")
@@ -171,9 +181,11 @@ public actor MCPConnection {
         _ method: String, params: [String: JSONValue], timeout: Duration?, progress: Bool = false,
         statelessMeta: Bool
     ) async throws -> JSONValue {
-        if let deathError { throw deathError }
-        let id = nextID
-        nextID += 1
+        let id = try shared.withLock { shared -> Int in
+            if let error = shared.deathError { throw error }
+            defer { shared.nextID += 1 }
+            return shared.nextID
+        }
         var params = params
         var meta = params["_meta"]?.objectValue ?? [:]
         let progressToken = progress ? "bosun-\(id)" : nil
@@ -186,89 +198,113 @@ public actor MCPConnection {
             meta["io.modelcontextprotocol/clientInfo"] = clientInfo
         }
         if !meta.isEmpty { params["_meta"] = .object(meta) }
-        let line = try JSONRPCMessage.request(id: .number(Double(id)), method: method, params: .object(params))
-            .line(encoder: encoder)
+        let line = JSONRPCMessage.request(id: .number(Double(id)), method: method, params: .object(params)).line()
         let timeout = timeout ?? configuration.requestTimeout
         let now = ContinuousClock.now
         let hardLimit = progress ? max(timeout, configuration.maxProgressTimeout) : timeout
+        let entry = { (continuation: CheckedContinuation<JSONValue, any Error>) in
+            Pending(
+                continuation: continuation, method: method, progressToken: progressToken, timeout: timeout,
+                deadline: now + timeout, hardDeadline: now + hardLimit)
+        }
 
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<JSONValue, any Error>) in
-                if Task.isCancelled {
-                    continuation.resume(throwing: MCPError(.cancelled, "\(method) was cancelled before it was sent"))
+                let refused: MCPError? = shared.withLock { shared in
+                    if Task.isCancelled { return MCPError(.cancelled, "\(method) was cancelled before it was sent") }
+                    if let error = shared.deathError { return error }
+                    shared.pending[id] = entry(continuation)
+                    armTimer(for: now + timeout, in: &shared)
+                    return nil
+                }
+                if let refused {
+                    continuation.resume(throwing: refused)
                     return
                 }
-                if let deathError {
-                    continuation.resume(throwing: deathError)
-                    return
-                }
-                pending[id] = Pending(
-                    continuation: continuation, method: method, progressToken: progressToken, timeout: timeout,
-                    deadline: now + timeout, hardDeadline: now + hardLimit)
+                // After registering: the answer may arrive before write returns.
                 do {
                     try child.write(line)
                 } catch {
-                    fail(id, with: deathError ?? MCPError(.serverExited, "MCP server \(serverName): could not write \(method): \(error)"))
-                    return
-                }
-                let deadline = now + timeout
-                pending[id]?.timer = Task { [weak self] in
-                    var wake = deadline
-                    while true {
-                        do {
-                            try await Task.sleep(until: wake, clock: .continuous)
-                        } catch {
-                            return
-                        }
-                        guard let self, let next = await self.checkDeadline(id) else { return }
-                        wake = next
-                    }
+                    let error = shared.withLock { $0.deathError }
+                        ?? MCPError(.serverExited, "MCP server \(serverName): could not write \(method): \(error)")
+                    fail(id, with: error)
                 }
             }
         } onCancel: {
-            Task { await self.cancel(id, reason: "the caller was cancelled", code: .cancelled) }
+            cancel(id, reason: "the caller was cancelled", code: .cancelled)
         }
     }
 
-    /// Expires request `id` if its deadline has passed; otherwise returns the deadline to sleep
-    /// until. nil when the request is gone.
-    private func checkDeadline(_ id: Int) -> ContinuousClock.Instant? {
-        guard let entry = pending[id] else { return nil }
+    /// Makes sure the one deadline timer wakes by `deadline`. Deadlines mostly grow with each
+    /// request, so a running timer usually covers a new one and no task is made per request.
+    private nonisolated func armTimer(for deadline: ContinuousClock.Instant, in shared: inout Shared) {
+        if let wake = shared.timerWake, wake <= deadline { return }
+        shared.timer?.cancel()
+        shared.timerWake = deadline
+        shared.timer = Task { [weak self] in
+            var wake = deadline
+            while true {
+                do {
+                    try await Task.sleep(until: wake, clock: .continuous)
+                } catch {
+                    return
+                }
+                guard let self, let next = self.expireOverdue() else { return }
+                wake = next
+            }
+        }
+    }
+
+    /// Fails the requests whose deadline has passed; returns when to wake next, nil (and the
+    /// timer ends) when nothing is pending.
+    private nonisolated func expireOverdue() -> ContinuousClock.Instant? {
         let now = ContinuousClock.now
-        if now < entry.deadline { return entry.deadline }
-        let limit = entry.progressToken != nil && entry.hardDeadline <= now ? "the progress limit" : "\(entry.timeout)"
-        cancel(id, reason: "timed out after \(limit)", code: .timedOut)
-        return nil
+        let (overdue, next) = shared.withLock { shared -> ([(Int, Pending)], ContinuousClock.Instant?) in
+            let overdue = shared.pending.filter { $0.value.deadline <= now }
+            let next = shared.pending.values.lazy.filter { $0.deadline > now }.map(\.deadline).min()
+            shared.timerWake = next
+            if next == nil { shared.timer = nil }
+            return (overdue.map { ($0.key, $0.value) }, next)
+        }
+        for (id, entry) in overdue {
+            let limit = entry.progressToken != nil && entry.hardDeadline <= now ? "the progress limit" : "\(entry.timeout)"
+            cancel(id, reason: "timed out after \(limit)", code: .timedOut)
+        }
+        return next
     }
 
     /// Fails request `id` and tells the server with `notifications/cancelled`.
-    private func cancel(_ id: Int, reason: String, code: MCPError.Code) {
-        guard let entry = pending[id] else { return }
-        if deathError == nil {
+    private nonisolated func cancel(_ id: Int, reason: String, code: MCPError.Code) {
+        let (entry, alive) = shared.withLock { shared in
+            (shared.pending.removeValue(forKey: id), shared.deathError == nil)
+        }
+        guard let entry else { return }
+        if alive {
             try? send(.notification(method: "notifications/cancelled", params: .object([
                 "requestId": .number(Double(id)), "reason": .string(reason),
             ])))
         }
-        fail(id, with: MCPError(code, "MCP server \(serverName): \(entry.method) \(reason)"))
+        entry.continuation.resume(throwing: MCPError(code, "MCP server \(serverName): \(entry.method) \(reason)"))
     }
 
-    private func fail(_ id: Int, with error: MCPError) {
-        guard let entry = pending.removeValue(forKey: id) else { return }
-        entry.timer?.cancel()
-        entry.continuation.resume(throwing: error)
+    private nonisolated func fail(_ id: Int, with error: MCPError) {
+        shared.withLock { $0.pending.removeValue(forKey: id) }?.continuation.resume(throwing: error)
     }
 
-    private func send(_ message: JSONRPCMessage) throws {
-        try child.write(message.line(encoder: encoder))
+    private nonisolated func send(_ message: JSONRPCMessage) throws {
+        try child.write(message.line())
     }
 
     // MARK: Tools
 
     /// All tools, following `nextCursor`; cached until `notifications/tools/list_changed`.
     public func listTools(timeout: Duration? = nil) async throws -> [MCPTool] {
-        if !toolsStale, let cachedTools { return cachedTools }
         // Cleared first: a list_changed arriving while listing makes the next call list again.
-        toolsStale = false
+        let stale = shared.withLock { shared in
+            defer { shared.toolsStale = false }
+            return shared.toolsStale
+        }
+        if !stale, let cachedTools { return cachedTools }
         var tools: [MCPTool] = []
         var cursor: String?
         var pages = 0
@@ -277,7 +313,7 @@ public actor MCPConnection {
             if let cursor { params["cursor"] = .string(cursor) }
             let result = try await request("tools/list", params: params, timeout: timeout)
             guard let entries = result["tools"]?.arrayValue else {
-                toolsStale = true
+                shared.withLock { $0.toolsStale = true }
                 throw MCPError(.malformedResponse, "MCP server \(serverName): tools/list result has no tools array")
             }
             for entry in entries {
@@ -290,7 +326,7 @@ public actor MCPConnection {
             cursor = result["nextCursor"]?.stringValue
             pages += 1
             if pages > 1000 {
-                toolsStale = true
+                shared.withLock { $0.toolsStale = true }
                 throw MCPError(.malformedResponse, "MCP server \(serverName): tools/list did not end after 1000 pages")
             }
         } while cursor != nil
@@ -312,40 +348,46 @@ public actor MCPConnection {
     private func startReader() {
         guard !readerStarted else { return }
         readerStarted = true
-        Task { await self.readLoop() }
+        child.handleEvents { [weak self] event in self?.handle(event) }
     }
 
-    private func readLoop() async {
-        for await event in child.events {
-            switch event {
-            case .stdoutLine(let line):
-                handle(line)
-            case .stderrLine(let line):
-                stderrRing.append(String(decoding: line, as: UTF8.self))
-            case .stdoutClosed:
-                died("closed its stdout")
-            case .exited(let status):
-                died("exited (\(status))")
-            }
+    /// Runs on the child's reader and reaper threads, one event at a time.
+    private nonisolated func handle(_ event: InteractiveChild.Event) {
+        switch event {
+        case .stdoutLine(let line):
+            handle(line)
+        case .stderrLine(let line):
+            let text = String(decoding: line, as: UTF8.self)
+            shared.withLock { $0.stderrRing.append(text) }
+        case .stdoutClosed:
+            died("closed its stdout")
+        case .exited(let status):
+            died("exited (\(status))")
         }
-        died("closed its stdout")
     }
 
-    private func died(_ how: String) {
-        guard deathError == nil else { return }
-        var detail = "MCP server \(serverName) \(how)"
-        let tail = stderrRing.tail(5)
-        if !tail.isEmpty { detail += "; last stderr:\n\(tail)" }
-        let error = MCPError(.serverExited, detail)
-        deathError = error
+    private nonisolated func died(_ how: String) {
+        let pending = shared.withLock { shared -> [Pending]? in
+            guard shared.deathError == nil else { return nil }
+            var detail = "MCP server \(serverName) \(how)"
+            let tail = shared.stderrRing.tail(5)
+            if !tail.isEmpty { detail += "; last stderr:\n\(tail)" }
+            shared.deathError = MCPError(.serverExited, detail)
+            shared.timer?.cancel()
+            shared.timer = nil
+            shared.timerWake = nil
+            defer { shared.pending = [:] }
+            return Array(shared.pending.values)
+        }
+        guard let pending, let error = shared.withLock({ $0.deathError }) else { return }
         if !pending.isEmpty { logger.warning("MCP server died with requests pending", metadata: ["how": "\(how)"]) }
-        for id in Array(pending.keys) { fail(id, with: error) }
+        for entry in pending { entry.continuation.resume(throwing: error) }
     }
 
-    private func handle(_ line: Data) {
-        guard let message = JSONRPCMessage(line: line, decoder: decoder) else {
+    private nonisolated func handle(_ line: Data) {
+        guard let message = JSONRPCMessage(line: line) else {
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { return }
-            ignoredLineCount += 1
+            shared.withLock { $0.ignoredLineCount += 1 }
             logger.warning("ignoring a stdout line that is not JSON-RPC", metadata: [
                 "line": "\(String(decoding: line.prefix(200), as: UTF8.self))",
             ])
@@ -353,18 +395,17 @@ public actor MCPConnection {
         }
         switch message {
         case .response(let id, let result):
-            guard let key = Self.requestKey(id), let entry = pending.removeValue(forKey: key) else {
+            guard let key = Self.requestKey(id), let entry = shared.withLock({ $0.pending.removeValue(forKey: key) }) else {
                 logger.debug("response for an unknown or expired request", metadata: ["id": "\(id)"])
                 return
             }
-            entry.timer?.cancel()
             entry.continuation.resume(returning: result)
         case .errorResponse(let id, let code, let message, let data):
-            guard let key = Self.requestKey(id), let entry = pending[key] else {
+            guard let key = Self.requestKey(id), let entry = shared.withLock({ $0.pending.removeValue(forKey: key) }) else {
                 logger.debug("error for an unknown or expired request", metadata: ["id": "\(id)", "message": "\(message)"])
                 return
             }
-            fail(key, with: MCPError(
+            entry.continuation.resume(throwing: MCPError(
                 .rpcError, "MCP server \(serverName): \(entry.method) failed: \(message)", rpcCode: code, rpcData: data))
         case .request(let id, let method, _):
             if method == "ping" {
@@ -377,17 +418,20 @@ public actor MCPConnection {
         }
     }
 
-    private func handleNotification(_ method: String, params: JSONValue?) {
+    private nonisolated func handleNotification(_ method: String, params: JSONValue?) {
         switch method {
         case "notifications/progress":
             guard let token = params?["progressToken"].flatMap(Self.tokenString) else { return }
-            guard let key = pending.first(where: { $0.value.progressToken == token })?.key,
-                  var entry = pending[key]
-            else { return }
-            entry.deadline = min(ContinuousClock.now + entry.timeout, entry.hardDeadline)
-            pending[key] = entry
+            let now = ContinuousClock.now
+            shared.withLock { shared in
+                guard let key = shared.pending.first(where: { $0.value.progressToken == token })?.key,
+                      var entry = shared.pending[key]
+                else { return }
+                entry.deadline = min(now + entry.timeout, entry.hardDeadline)
+                shared.pending[key] = entry
+            }
         case "notifications/tools/list_changed":
-            toolsStale = true
+            shared.withLock { $0.toolsStale = true }
         case "notifications/message":
             logger.debug("server log", metadata: ["data": "\(params?["data"] ?? .null)"])
         default:
@@ -395,7 +439,7 @@ public actor MCPConnection {
         }
     }
 
-    private static func requestKey(_ id: JSONValue) -> Int? {
+    private nonisolated static func requestKey(_ id: JSONValue) -> Int? {
         switch id {
         case .number(let value): return Int(exactly: value)
         case .string(let value): return Int(value)
@@ -403,7 +447,7 @@ public actor MCPConnection {
         }
     }
 
-    private static func tokenString(_ token: JSONValue) -> String? {
+    private nonisolated static func tokenString(_ token: JSONValue) -> String? {
         switch token {
         case .string(let value): return value
         case .number(let value): return String(Int(value))
@@ -416,9 +460,16 @@ public actor MCPConnection {
     /// Closes stdin, waits up to the grace period, then SIGTERM to the process group, waits,
     /// and SIGKILL. Pending requests fail with `.closed`.
     public func shutdown() async {
-        if deathError == nil { deathError = MCPError(.closed, "MCP server \(serverName) was shut down") }
-        let error = deathError ?? MCPError(.closed, "MCP server \(serverName) was shut down")
-        for id in Array(pending.keys) { fail(id, with: error) }
+        let (pending, error) = shared.withLock { shared in
+            let error = shared.deathError ?? MCPError(.closed, "MCP server \(serverName) was shut down")
+            shared.deathError = error
+            shared.timer?.cancel()
+            shared.timer = nil
+            shared.timerWake = nil
+            defer { shared.pending = [:] }
+            return (Array(shared.pending.values), error)
+        }
+        for entry in pending { entry.continuation.resume(throwing: error) }
         child.closeStdin()
         if await child.wait(upTo: configuration.shutdownGrace) == nil {
             logger.debug("MCP server ignored closed stdin; terminating its process group")

@@ -75,7 +75,7 @@ public struct MCPServerConfig: Sendable, Hashable {
         var resolved: [String: String] = [:]
         for (key, value) in env {
             resolved[key] = try Self.substitute(value, secrets: secrets) { secret in
-                MCPError(.unknownSecret, "MCP server \(name): env \(key) references unknown secret \(secret)")
+                MCPError(.unknownSecret, "MCP server \(name): env \(key) references secret \(secret), which this worker does not have")
             }
         }
         return resolved

@@ -58,7 +58,7 @@ public actor MCPServerSupervisor {
     /// A live, negotiated connection, starting or restarting the server when needed.
     public func connection() async throws -> MCPConnection {
         if stopped { throw MCPError(.closed, "MCP server \(server.name) was stopped") }
-        if let current, await current.isAlive { return current }
+        if let current, current.isAlive { return current }
         if let starting { return try await starting.value }
         if let failure { throw failure }
         let attempt = launches
@@ -116,13 +116,13 @@ public actor MCPServerSupervisor {
     public func callTool(_ name: String, arguments: JSONValue, timeout: Duration? = nil) async throws -> MCPToolResult {
         let connection = try await connection()
         // tools/list first so the outputSchema of the tool is known for validation.
-        if await connection.toolsStale { _ = try await connection.listTools() }
+        if connection.toolsStale { _ = try await connection.listTools() }
         return try await connection.callTool(name, arguments: arguments, timeout: timeout)
     }
 
     /// The current server's recent stderr.
     public func stderrLines() async -> [String] {
-        await current?.stderrLines ?? []
+        current?.stderrLines ?? []
     }
 
     /// Shuts the server down; later use fails with `.closed`.

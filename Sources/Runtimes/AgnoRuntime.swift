@@ -36,7 +36,8 @@ public struct AgnoRuntime: Runtime {
             let gateway = try llm.gateway(for: context.llm, logger: context.logger)
             let builtIns = try Toolset(available: tools, names: options.toolNames, defaultAll: false)
             return try await TurnMCPTools.with(
-                agent: assignment.agent, workspace: context.workspace, sandbox: context.sandbox, logger: context.logger
+                agent: assignment.agent, workspace: context.workspace, sandbox: context.sandbox,
+                secrets: context.processes.secrets, logger: context.logger
             ) { mcp in
                 let toolset = builtIns.adding(mcp.tools)
                 var conversation = try Conversation(assignment: assignment, historyTurns: options.historyTurns)

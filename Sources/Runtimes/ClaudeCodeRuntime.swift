@@ -60,7 +60,8 @@ public struct ClaudeCodeRuntime: Runtime {
             // A deny rule that names a whole tool removes it: the model is never offered it.
             let builtIns = try Toolset(available: tools, names: options.toolNames, defaultAll: true)
             return try await TurnMCPTools.with(
-                agent: assignment.agent, workspace: context.workspace, sandbox: context.sandbox, logger: context.logger
+                agent: assignment.agent, workspace: context.workspace, sandbox: context.sandbox,
+                secrets: context.processes.secrets, logger: context.logger
             ) { mcp in
                 let toolset = builtIns.adding(mcp.tools).removing(settings.removedTools)
                 // Glob and Grep skip what deny and ask rules keep from Read.

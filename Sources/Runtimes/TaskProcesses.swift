@@ -1,5 +1,6 @@
 import BosunSystem
 import Foundation
+import MCP
 
 /// The processes one task started. Every child gets its own process group, so stopping the task
 /// stops their descendants too; the worker calls `terminateAll` on cancel, lease loss and
@@ -11,15 +12,18 @@ public final class TaskProcesses: Sendable {
     /// The task's own leaf cgroup when systemd delegated one to the worker: it also catches
     /// processes that left their process group (setsid, daemonising tools).
     public let cgroup: TaskCgroup?
+    /// Values for `{{secret.NAME}}` in MCP server configs, read when a server starts. nil: none.
+    public let secrets: SecretDirectory?
 
     public init(
         baseEnvironment: [String: String] = ProcessInfo.processInfo.environment, killGrace: Duration = .seconds(5),
-        cgroup: TaskCgroup? = nil
+        cgroup: TaskCgroup? = nil, secrets: SecretDirectory? = nil
     ) {
         // The worker's own secrets and systemd sockets never reach task processes.
         self.baseEnvironment = ChildEnvironment.scrubbed(baseEnvironment)
         self.killGrace = killGrace
         self.cgroup = cgroup
+        self.secrets = secrets
     }
 
     /// Starts a command for this task. Fails once the task is being stopped, so a runtime racing

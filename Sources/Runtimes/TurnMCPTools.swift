@@ -18,9 +18,9 @@ struct TurnMCPTools: Sendable {
 
     /// A server that fails to start does not fail the turn: its tools are missing and the
     /// events say why. A configuration that cannot be read does fail it, for good.
-    static func start(agent: AgentSpec, workspace: String, sandbox: PreparedSandbox?, logger: Logger) async throws
-        -> TurnMCPTools
-    {
+    static func start(
+        agent: AgentSpec, workspace: String, sandbox: PreparedSandbox?, secrets: SecretDirectory?, logger: Logger
+    ) async throws -> TurnMCPTools {
         guard !agent.mcpServers.isEmpty else { return .none }
         let servers: [MCPServerConfig]
         do {
@@ -31,7 +31,18 @@ struct TurnMCPTools: Sendable {
         // MCP servers are tool processes: they start in the workspace, under the agent's profile.
         let launcher: any MCPServerLauncher =
             sandbox.map { SandboxedMCPServerLauncher(sandbox: $0) } ?? DirectMCPServerLauncher()
-        let toolbox = MCPToolbox(servers: servers, workingDirectory: workspace, launcher: launcher, logger: logger)
+        // Only the secrets the servers name, read now and handed to their children alone.
+        let referenced = servers.reduce(into: Set<String>()) { $0.formUnion($1.referencedSecrets) }
+        var values: [String: String] = [:]
+        if let secrets, !referenced.isEmpty {
+            do {
+                values = try secrets.values(for: referenced)
+            } catch {
+                logger.warning("cannot read secrets for MCP servers", metadata: ["error": "\(error)"])
+            }
+        }
+        let toolbox = MCPToolbox(
+            servers: servers, secrets: values, workingDirectory: workspace, launcher: launcher, logger: logger)
         await toolbox.start()
         let failures = await toolbox.failures
         let tools = await toolbox.tools().map { MCPAgentTool(spec: $0, toolbox: toolbox) as any AgentTool }
@@ -45,10 +56,10 @@ struct TurnMCPTools: Sendable {
 
     /// Runs `body` with the servers up, and stops them however it ends.
     static func with<T: Sendable>(
-        agent: AgentSpec, workspace: String, sandbox: PreparedSandbox?, logger: Logger,
+        agent: AgentSpec, workspace: String, sandbox: PreparedSandbox?, secrets: SecretDirectory?, logger: Logger,
         _ body: (TurnMCPTools) async throws -> T
     ) async throws -> T {
-        let mcp = try await start(agent: agent, workspace: workspace, sandbox: sandbox, logger: logger)
+        let mcp = try await start(agent: agent, workspace: workspace, sandbox: sandbox, secrets: secrets, logger: logger)
         do {
             let result = try await body(mcp)
             await mcp.stop()

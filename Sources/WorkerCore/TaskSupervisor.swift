@@ -2,6 +2,7 @@ import BosunProtocol
 import BosunSystem
 import Foundation
 import Logging
+import MCP
 import Runtimes
 import Sandbox
 
@@ -102,7 +103,9 @@ struct TaskSupervisor: Sendable {
                 logger.warning("no cgroup for this task; its process groups still are", metadata: ["error": "\(error)"])
             }
         }
-        let processes = TaskProcesses(killGrace: configuration.killGrace, cgroup: cgroup)
+        let processes = TaskProcesses(
+            killGrace: configuration.killGrace, cgroup: cgroup,
+            secrets: configuration.secretsDirectory.map(SecretDirectory.init(path:)))
         let stop = StopSignal()
         let workspace = URL(fileURLWithPath: configuration.workDirectory)
             .appendingPathComponent("executions").appendingPathComponent(assignment.executionId.lowercased).path

@@ -31,7 +31,7 @@ struct Run: AsyncParsableCommand {
               BOSUN_CONTROL_URL=http://127.0.0.1:8080 BOSUN_API_KEY=bsk_... BOSUN_QUEUE_ID=<uuid> bosun-worker run
             A TOML file may hold the same settings by their TOML names (control_url, api_key, queue_id, slots,
             work_dir, name, log_level, log_format, drain_timeout_s, kill_grace_s, once, test_runtime, llm_base_url,
-            llm_api_key, llm_pricing_file, llm_timeout_s, llm_max_retries, [labels]).
+            llm_api_key, llm_pricing_file, llm_timeout_s, llm_max_retries, secrets_dir, [labels]).
             """)
 
     @Option(help: "TOML configuration file.")
@@ -68,6 +68,10 @@ struct Run: AsyncParsableCommand {
     var llmTimeout: String?
     @Option(name: .customLong("llm-max-retries"), help: "Retries per LLM request before fallback models (BOSUN_LLM_MAX_RETRIES, default 3).")
     var llmMaxRetries: String?
+    @Option(
+        name: .customLong("secrets-dir"),
+        help: "Directory of secret files for {{secret.NAME}} in MCP server configs (BOSUN_SECRETS_DIR; default $CREDENTIALS_DIRECTORY).")
+    var secretsDir: String?
     @Flag(help: "Take one task, run it, deregister and exit.")
     var once = false
     @Flag(
@@ -93,6 +97,7 @@ struct Run: AsyncParsableCommand {
         flags[WorkerSetting.llmPricingFile.flag] = llmPricing
         flags[WorkerSetting.llmTimeout.flag] = llmTimeout
         flags[WorkerSetting.llmMaxRetries.flag] = llmMaxRetries
+        flags[WorkerSetting.secretsDirectory.flag] = secretsDir
         if once { flags[WorkerSetting.once.flag] = "true" }
         if testRuntime { flags[WorkerSetting.testRuntime.flag] = "true" }
         return flags

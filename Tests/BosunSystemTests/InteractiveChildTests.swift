@@ -1,5 +1,6 @@
 import BosunSystem
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct InteractiveChildTests {
@@ -34,6 +35,38 @@ import Testing
         #expect(exitedWith7)
         #expect(await child.wait() == .exited(7))
         #expect(throws: SpawnError.self) { try child.write(Data("late\n".utf8)) }
+    }
+
+    @Test func writesKeepTheirOrderWhenThePipeIsFullAndAHandlerGetsEveryEvent() async throws {
+        // `cat` echoes lines; 2 MB is far more than a pipe holds, so most of it goes through the
+        // writer thread while later small writes queue behind it.
+        let child = try spawn("cat")
+        let lines = Mutex<[Data]>([])
+        let finished = Mutex<(closed: Bool, exited: Bool)>((false, false))
+        let big = Data(repeating: UInt8(ascii: "x"), count: 2 << 20) + Data("\n".utf8)
+        try child.write(Data("first\n".utf8))
+        try child.write(big)
+        for index in 0..<50 { try child.write(Data("small \(index)\n".utf8)) }
+        child.handleEvents { event in
+            switch event {
+            case .stdoutLine(let line): lines.withLock { $0.append(line) }
+            case .stdoutClosed: finished.withLock { $0.closed = true }
+            case .exited: finished.withLock { $0.exited = true }
+            case .stderrLine: break
+            }
+        }
+        child.closeStdin()
+        #expect(await child.wait() == .exited(0))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !finished.withLock({ $0.closed && $0.exited }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let received = lines.withLock { $0 }
+        #expect(received.count == 52)
+        #expect(received.first == Data("first".utf8))
+        #expect(received.dropFirst().first?.count == 2 << 20)
+        #expect(received.last == Data("small 49".utf8))
+        #expect(received.dropFirst(2).map { String(decoding: $0, as: UTF8.self) } == (0..<50).map { "small \($0)" })
     }
 
     @Test func terminateGroupStopsAChildThatIgnoresStdin() async throws {

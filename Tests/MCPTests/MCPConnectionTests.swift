@@ -63,7 +63,7 @@ import Testing
         let again = try await supervisor.callTool("echo", arguments: .object(["text": .string("still fine")]))
         #expect(again.renderedText == "still fine")
         let connection = try await supervisor.connection()
-        #expect(await connection.ignoredLineCount >= 3)
+        #expect(connection.ignoredLineCount >= 3)
         await supervisor.stop()
     }
 
@@ -137,7 +137,7 @@ import Testing
         #expect(try await supervisor.listTools().count == 10)
         _ = try await supervisor.callTool("list_changed", arguments: .object([:]))
         let connection = try await supervisor.connection()
-        #expect(await connection.toolsStale)
+        #expect(connection.toolsStale)
         #expect(try await supervisor.listTools().contains { $0.name == "added" })
         await supervisor.stop()
     }
@@ -251,5 +251,25 @@ import Testing
             (error as? MCPError)?.code == .unknownSecret && "\(error)".contains("TOKEN")
         }
         await missing.stop()
+    }
+
+    @Test func secretDirectoryReadsOnlyTheNamedFiles() throws {
+        let directory = TestServers.tempFile("secrets")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "tok-1\n".write(toFile: directory + "/GITHUB_TOKEN", atomically: true, encoding: .utf8)
+        try "line1\nline2".write(toFile: directory + "/multi", atomically: true, encoding: .utf8)
+        try Data(count: SecretDirectory.maxValueBytes + 1).write(to: URL(fileURLWithPath: directory + "/huge"))
+        let secrets = SecretDirectory(path: directory)
+        try secrets.check()
+        #expect(try secrets.values(for: ["GITHUB_TOKEN", "multi", "absent", "../etc/passwd", ".hidden"])
+            == ["GITHUB_TOKEN": "tok-1", "multi": "line1\nline2"])
+        #expect { try secrets.values(for: ["huge"]) } throws: { ($0 as? MCPError)?.code == .unknownSecret }
+        #expect { try SecretDirectory(path: directory + "/nope").check() } throws: { _ in true }
+
+        let config = MCPServerConfig(
+            name: "gh", command: "x", args: [],
+            env: ["A": "{{secret.GITHUB_TOKEN}}", "B": "x-{{ secret.multi }}-{{secret.absent}}", "C": "{{plain}}"])
+        #expect(config.referencedSecrets == ["GITHUB_TOKEN", "multi", "absent"])
     }
 }

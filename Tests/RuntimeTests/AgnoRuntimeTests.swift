@@ -1,6 +1,7 @@
 import BosunProtocol
 import Foundation
 import LLM
+import MCP
 import Runtimes
 import ScriptedLLM
 import Testing
@@ -345,5 +346,37 @@ extension AgnoRuntimeTests {
         // The broken server does not fail the turn; the events say what is missing.
         let warnings = await h.events.data("RunWarning").compactMap { $0["content"]?.stringValue }
         #expect(warnings.contains { $0.contains("'broken'") })
+    }
+
+    @Test func mcpServersGetTheirSecretsFromTheWorkersSecretDirectory() async throws {
+        let secrets = FileManager.default.temporaryDirectory.appendingPathComponent("secrets-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: secrets, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: secrets) }
+        try "ghp-s3cret\n".write(toFile: secrets + "/GITHUB_TOKEN", atomically: true, encoding: .utf8)
+        let h = try await RuntimeHarness.start(
+            script: #"""
+                {"replies": [
+                  {"match": {"tool": "mcp__gh__env"},
+                   "tool_calls": [{"id": "t", "name": "mcp__gh__env", "arguments": {"name": "TOKEN"}}]},
+                  {"match": {"contains": "ghp-"}, "text": "The server has its token."}
+                ]}
+                """#, secrets: SecretDirectory(path: secrets))
+        defer { Task { await h.stop() } }
+        let server = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("MCPTests/Servers/raw_server.py").path
+        var agent = RuntimeHarness.agent(runtime: "agno")
+        agent.mcpServers = [
+            "gh": ["command": "python3", "args": [.string(server), "legacy", "/dev/null"],
+                   "env": ["TOKEN": "{{secret.GITHUB_TOKEN}}"]],
+            "needs_missing": ["command": "python3", "args": [.string(server), "legacy", "/dev/null"],
+                              "env": ["TOKEN": "{{secret.NOT_THERE}}"]],
+        ]
+        let result = try await h.run(runtime(h), RuntimeHarness.assignment(agent: agent, input: "Check the token."))
+        #expect(result.output == "The server has its token.")
+        #expect(result.toolCalls.first?.result?.stringValue == "ghp-s3cret")
+        // The server that names a secret the worker lacks is left out, and the events say which.
+        let warnings = await h.events.data("RunWarning").compactMap { $0["content"]?.stringValue }
+        #expect(warnings.contains { $0.contains("needs_missing") && $0.contains("NOT_THERE") })
+        #expect(ProcessInfo.processInfo.environment["TOKEN"] == nil)
     }
 }

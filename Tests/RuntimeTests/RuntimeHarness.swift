@@ -3,6 +3,7 @@ import BosunProtocol
 import Foundation
 import LLM
 import Logging
+import MCP
 import Runtimes
 import Sandbox
 import ScriptedLLM
@@ -31,7 +32,7 @@ struct RuntimeHarness {
     let server: ScriptedLLMServer
     let workspace: String
     let events = RecordingEventSink()
-    let processes = TaskProcesses(killGrace: .milliseconds(200))
+    let processes: TaskProcesses
     /// The real `default` profile and helper: tool processes in these tests run sandboxed, as on a worker.
     let sandbox: PreparedSandbox
 
@@ -47,7 +48,7 @@ struct RuntimeHarness {
     ]
 
     /// `script` is the scripted server's JSON script.
-    static func start(script: String?) async throws -> RuntimeHarness {
+    static func start(script: String?, secrets: SecretDirectory? = nil) async throws -> RuntimeHarness {
         let parsed = try script.map { try JSONDecoder().decode(ScriptedLLMScript.self, from: Data($0.utf8)) }
         let server = try await ScriptedLLMServer.start(script: parsed, logger: logger)
         let workspace = FileManager.default.temporaryDirectory
@@ -55,7 +56,9 @@ struct RuntimeHarness {
         try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
         let sandbox = try PreparedSandbox.prepare(
             "default", installation: installation, directory: workspace + "-sandbox")
-        return RuntimeHarness(server: server, workspace: workspace, sandbox: sandbox)
+        return RuntimeHarness(
+            server: server, workspace: workspace,
+            processes: TaskProcesses(killGrace: .milliseconds(200), secrets: secrets), sandbox: sandbox)
     }
 
     /// The helper next to the test bundle, the profiles of this checkout.

@@ -59,6 +59,27 @@ import Testing
         #expect(configuration.llmMaxRetries == 1)
     }
 
+    @Test func secretsComeFromTheSettingOrSystemdCredentials() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("secrets-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let credentials = try WorkerConfiguration.load(
+            flags: [:], environment: required.merging(["CREDENTIALS_DIRECTORY": directory]) { $1 })
+        #expect(credentials.secretsDirectory == directory)
+        let flag = try WorkerConfiguration.load(
+            flags: ["--secrets-dir": directory], environment: required.merging(["CREDENTIALS_DIRECTORY": "/nonexistent"]) { $1 })
+        #expect(flag.secretsDirectory == directory)
+        #expect(try WorkerConfiguration.load(flags: [:], environment: required).secretsDirectory == nil)
+        #expect {
+            try WorkerConfiguration.load(flags: [:], environment: required.merging(["BOSUN_SECRETS_DIR": "/nonexistent/secrets"]) { $1 })
+        } throws: { error in
+            "\(error)".contains("BOSUN_SECRETS_DIR") && "\(error)".contains("/nonexistent/secrets")
+        }
+        #expect {
+            try WorkerConfiguration.load(flags: ["--secrets-dir": "relative/dir"], environment: required)
+        } throws: { "\($0)".contains("--secrets-dir must be an absolute path") }
+    }
+
     @Test func everySettingHasAFlagAVariableAndAFileKeyThatAreUnique() {
         let all = WorkerSetting.all
         #expect(Set(all.map(\.flag)).count == all.count)

@@ -170,7 +170,7 @@ import Testing
             pkill.arguments = ["-KILL", "-f", marker]
             try pkill.run()
             pkill.waitUntilExit()
-            FileManager.default.createFile(atPath: scratch + "/go", contents: nil)
+            _ = FileManager.default.createFile(atPath: scratch + "/go", contents: nil)
 
             _ = try await h.worker(environment: environment, testRuntime: false)
             let done = try await h.tenant.waitForStatus(execution.id, [.completed, .failed], timeout: .seconds(60))

@@ -8,8 +8,9 @@ import Synchronization
 ///
 /// Like `ChildProcess`, all blocking work happens on dedicated threads so the Swift
 /// concurrency pool is never held: one thread sits in `waitpid`, one polls stdout and stderr
-/// and splits them into lines, one writes queued data to stdin. Every pipe end the parent keeps
-/// is close-on-exec. Callers must ignore SIGPIPE (`ProcessGroupLauncher.ignoreSIGPIPE()`):
+/// and splits them into lines, one writes to stdin what did not fit into the pipe at once
+/// (`write` tries a non-blocking write first, so a request/response protocol costs no thread
+/// hand-off on the way out). Every pipe end the parent keeps is close-on-exec. Callers must ignore SIGPIPE (`ProcessGroupLauncher.ignoreSIGPIPE()`):
 /// a write to a child that has gone then fails with EPIPE instead of killing the worker.
 public final class InteractiveChild: Sendable {
     public static let defaultMaxLineBytes = 64 << 20
@@ -31,20 +32,63 @@ public final class InteractiveChild: Sendable {
     public var processGroupID: pid_t { pid }
 
     /// Everything the child does, ending after both `.stdoutClosed` and `.exited` have been
-    /// delivered. Single consumer.
-    public let events: AsyncStream<Event>
+    /// delivered. Single consumer; use either this or `handleEvents(_:)`.
+    public var events: AsyncStream<Event> {
+        delivery.withLock { delivery in
+            switch delivery {
+            case .unclaimed(let early, let finished):
+                for event in early { continuation.yield(event) }
+                if finished { continuation.finish() }
+                delivery = .stream
+            case .stream:
+                break
+            case .handler:
+                preconditionFailure("InteractiveChild events are already delivered to a handler")
+            }
+        }
+        return stream
+    }
+
+    /// Delivers every event (those so far first) to `handler` instead of `events`, which then
+    /// stays empty. `handler` runs on the child's own threads, one call at a time and in order;
+    /// it must not block. This saves the hop through an async stream for a protocol client
+    /// that answers on the reader thread.
+    public func handleEvents(_ handler: @escaping @Sendable (Event) -> Void) {
+        delivery.withLock { delivery in
+            guard case .unclaimed(let early, _) = delivery else {
+                preconditionFailure("InteractiveChild events are already being consumed")
+            }
+            for event in early { handler(event) }
+            delivery = .handler(handler)
+        }
+    }
 
     private struct State: Sendable {
         var status: ExitStatus?
         var waiters: [CheckedContinuation<ExitStatus, Never>] = []
+        /// Data the writer thread still has to write, in order.
         var pendingWrites: [Data] = []
+        /// The writer thread holds chunks it took from `pendingWrites`.
+        var writerBusy = false
         var stdinClosing = false
         var stdinBroken = false
+        /// The writer closed the stdin descriptor: its number may be reused now.
+        var stdinClosed = false
         var finishedParts = 0
     }
 
+    /// Where events go: kept until the first consumer claims them.
+    private enum Delivery {
+        case unclaimed([Event], finished: Bool)
+        case stream
+        case handler(@Sendable (Event) -> Void)
+    }
+
     private let state = Mutex(State())
+    private let delivery = Mutex(Delivery.unclaimed([], finished: false))
     private let writeSignal = DispatchSemaphore(value: 0)
+    private let stdinDescriptor: Int32
+    private let stream: AsyncStream<Event>
     private let continuation: AsyncStream<Event>.Continuation
 
     /// Starts `executable` in a new process group with stdin, stdout and stderr on pipes.
@@ -74,6 +118,10 @@ public final class InteractiveChild: Sendable {
             return pipe
         }
         let stdinPipe = try makePipe()
+        // Only the parent's end: `write` must never block a caller, the child's end stays blocking.
+        guard fcntl(stdinPipe.write, F_SETFL, fcntl(stdinPipe.write, F_GETFL) | O_NONBLOCK) == 0 else {
+            throw SpawnError(.systemCall, "fcntl(O_NONBLOCK)", errno: errno)
+        }
         let stdoutPipe = try makePipe()
         let stderrPipe = try makePipe()
         let leaderGone = try makePipe()
@@ -94,7 +142,8 @@ public final class InteractiveChild: Sendable {
         maxLineBytes: Int, outputDrainTimeout: Duration
     ) {
         self.pid = pid
-        (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .unbounded)
+        self.stdinDescriptor = stdin
+        (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .unbounded)
         let reaper = Thread { [self] in
             let status = Self.reap(pid)
             close(leaderGone.write)
@@ -106,14 +155,14 @@ public final class InteractiveChild: Sendable {
             for waiter in waiters { waiter.resume(returning: status) }
             // Unblocks the writer, which then closes stdin.
             writeSignal.signal()
-            continuation.yield(.exited(status))
+            deliver(.exited(status))
             finishPart()
         }
         reaper.name = "bosun-reap-\(pid)"
         let reader = Thread { [self] in
             Self.readLines(
                 stdout: stdout, stderr: stderr, leaderGone: leaderGone.read, maxLineBytes: maxLineBytes,
-                drainTimeout: outputDrainTimeout, continuation: continuation)
+                drainTimeout: outputDrainTimeout, deliver: deliver)
             close(leaderGone.read)
             finishPart()
         }
@@ -127,28 +176,88 @@ public final class InteractiveChild: Sendable {
         writer.start()
     }
 
+    private func deliver(_ event: Event) {
+        delivery.withLock { delivery in
+            switch delivery {
+            case .unclaimed(var early, let finished):
+                // Replaced first so `early` is the array's only reference and appends in place.
+                delivery = .stream
+                early.append(event)
+                delivery = .unclaimed(early, finished: finished)
+            case .stream:
+                continuation.yield(event)
+            case .handler(let handler):
+                handler(event)
+            }
+        }
+    }
+
     private func finishPart() {
         let done = state.withLock { state in
             state.finishedParts += 1
             return state.finishedParts == 2
         }
-        if done { continuation.finish() }
+        guard done else { return }
+        delivery.withLock { delivery in
+            switch delivery {
+            case .unclaimed(let early, _): delivery = .unclaimed(early, finished: true)
+            case .stream: continuation.finish()
+            case .handler: break
+            }
+        }
     }
 
     /// The exit status once the leader has been reaped, without waiting.
     public var exitStatus: ExitStatus? { state.withLock { $0.status } }
 
-    /// Queues `data` for the child's stdin and returns at once; a dedicated thread writes it.
+    /// Writes `data` to the child's stdin without blocking: as much as the pipe takes at once is
+    /// written right here, the rest is queued for the writer thread. Writes keep their order.
     /// Throws when stdin was closed or the child stopped reading (EPIPE).
     public func write(_ data: Data) throws {
-        try state.withLock { state in
+        let queued = try state.withLock { state -> Bool in
             if state.stdinBroken { throw SpawnError(.systemCall, "stdin of \(pid) is broken", errno: EPIPE) }
-            if state.stdinClosing || state.status != nil {
+            if state.stdinClosing || state.status != nil || state.stdinClosed {
                 throw SpawnError(.systemCall, "stdin of \(pid) is closed", errno: EPIPE)
             }
-            state.pendingWrites.append(data)
+            var rest = data[...]
+            if state.pendingWrites.isEmpty && !state.writerBusy {
+                // Under the lock, so the writer cannot close (and the number be reused) meanwhile.
+                switch Self.writeNow(rest, to: stdinDescriptor) {
+                case .written(let count):
+                    rest = rest.dropFirst(count)
+                case .broken:
+                    state.stdinBroken = true
+                    throw SpawnError(.systemCall, "stdin of \(pid) is broken", errno: EPIPE)
+                }
+            }
+            if rest.isEmpty { return false }
+            state.pendingWrites.append(Data(rest))
+            return true
         }
-        writeSignal.signal()
+        if queued { writeSignal.signal() }
+    }
+
+    private enum WriteOutcome { case written(Int), broken }
+
+    /// One non-blocking attempt: how much went into the pipe (0 when it is full).
+    private static func writeNow(_ data: Data.SubSequence, to fd: Int32) -> WriteOutcome {
+        data.withUnsafeBytes { raw -> WriteOutcome in
+            guard let base = raw.baseAddress, raw.count > 0 else { return .written(0) }
+            var offset = 0
+            while offset < raw.count {
+                let written = Glibc.write(fd, base + offset, raw.count - offset)
+                if written >= 0 {
+                    offset += written
+                } else if errno == EINTR {
+                    continue
+                } else if errno == EAGAIN {
+                    break
+                } else {
+                    return .broken
+                }
+            }
+            return .written(offset)
+        }
     }
 
     /// Closes the child's stdin after everything queued has been written: the polite "please
@@ -198,11 +307,18 @@ public final class InteractiveChild: Sendable {
     }
 
     private func writeLoop(_ fd: Int32) {
-        defer { close(fd) }
+        defer {
+            state.withLock { state in
+                state.stdinClosed = true
+                state.writerBusy = false
+                close(fd)
+            }
+        }
         while true {
             writeSignal.wait()
             let (chunks, closing, exited) = state.withLock { state in
                 defer { state.pendingWrites = [] }
+                state.writerBusy = !state.pendingWrites.isEmpty
                 return (state.pendingWrites, state.stdinClosing, state.status != nil)
             }
             for chunk in chunks where !writeAll(chunk, to: fd) {
@@ -212,13 +328,17 @@ public final class InteractiveChild: Sendable {
                 }
                 return
             }
+            let more = state.withLock { state -> Bool in
+                state.writerBusy = false
+                return !state.pendingWrites.isEmpty
+            }
             if closing || exited {
-                let more = state.withLock { !$0.pendingWrites.isEmpty }
                 if !more || exited { return }
             }
         }
     }
 
+    /// Writes all of `data` to the non-blocking `fd`, waiting in poll while the pipe is full.
     private func writeAll(_ data: Data, to fd: Int32) -> Bool {
         data.withUnsafeBytes { raw -> Bool in
             guard let base = raw.baseAddress else { return true }
@@ -226,7 +346,12 @@ public final class InteractiveChild: Sendable {
             while offset < raw.count {
                 let written = Glibc.write(fd, base + offset, raw.count - offset)
                 if written < 0 {
-                    if errno == EINTR || errno == EAGAIN { continue }
+                    if errno == EINTR { continue }
+                    if errno == EAGAIN {
+                        var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                        _ = poll(&ready, 1, -1)
+                        continue
+                    }
                     return false
                 }
                 offset += written
@@ -248,7 +373,7 @@ public final class InteractiveChild: Sendable {
     /// `drainTimeout` after the leader was reaped.
     private static func readLines(
         stdout: Int32, stderr: Int32, leaderGone: Int32, maxLineBytes: Int, drainTimeout: Duration,
-        continuation: AsyncStream<Event>.Continuation
+        deliver: (Event) -> Void
     ) {
         var fds = [stdout, stderr, leaderGone].map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         var partial = [Data(), Data()]
@@ -257,14 +382,14 @@ public final class InteractiveChild: Sendable {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 
         func emit(_ index: Int, _ line: Data) {
-            continuation.yield(index == 0 ? .stdoutLine(line) : .stderrLine(line))
+            deliver(index == 0 ? .stdoutLine(line) : .stderrLine(line))
         }
         func closeStream(_ index: Int) {
             close(fds[index].fd)
             fds[index].fd = -1
             if !partial[index].isEmpty { emit(index, partial[index]) }
             partial[index] = Data()
-            if index == 0 { continuation.yield(.stdoutClosed) }
+            if index == 0 { deliver(.stdoutClosed) }
         }
 
         while fds[0].fd >= 0 || fds[1].fd >= 0 {

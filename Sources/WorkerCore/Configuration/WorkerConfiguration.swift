@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MCP
 
 /// Everything `bosun-worker run` can be told. Defaults suit one host; the control API's
 /// registration reply supplies the intervals (heartbeats, leases, polls).
@@ -35,6 +36,9 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var llmTimeout: Duration = .seconds(120)
     /// Retries of one LLM call (connect errors, timeouts, 429, 5xx) before the fallback models.
     public var llmMaxRetries: Int = 3
+    /// Files named by secret (`{{secret.NAME}}` in MCP server configs). Defaults to systemd's
+    /// `$CREDENTIALS_DIRECTORY` when the unit loads credentials.
+    public var secretsDirectory: String?
 
     public init(controlURL: URL, apiKey: String, queueId: UUID) {
         self.controlURL = controlURL
@@ -82,9 +86,12 @@ public struct WorkerSetting: Sendable, Hashable {
     public static let llmMaxRetries = WorkerSetting(
         flag: "--llm-max-retries", environment: "BOSUN_LLM_MAX_RETRIES", toml: "llm_max_retries")
 
+    public static let secretsDirectory = WorkerSetting(
+        flag: "--secrets-dir", environment: "BOSUN_SECRETS_DIR", toml: "secrets_dir")
+
     public static let all: [WorkerSetting] = [
         controlURL, apiKey, queueId, slots, labels, workDirectory, name, logLevel, logFormat, drainTimeout, once,
-        testRuntime, killGrace, llmBaseURL, llmAPIKey, llmPricingFile, llmTimeout, llmMaxRetries,
+        testRuntime, killGrace, llmBaseURL, llmAPIKey, llmPricingFile, llmTimeout, llmMaxRetries, secretsDirectory,
     ]
 }
 
@@ -234,7 +241,25 @@ extension WorkerConfiguration {
             }
             configuration.llmMaxRetries = value
         }
+        if let secrets = try source(.secretsDirectory) {
+            try checkSecretsDirectory(secrets.text, origin: secrets.origin)
+            configuration.secretsDirectory = secrets.text
+        } else if let credentials = environment["CREDENTIALS_DIRECTORY"], !credentials.isEmpty {
+            try checkSecretsDirectory(credentials, origin: "CREDENTIALS_DIRECTORY")
+            configuration.secretsDirectory = credentials
+        }
         return configuration
+    }
+
+    static func checkSecretsDirectory(_ path: String, origin: String) throws {
+        guard path.hasPrefix("/") else {
+            throw ConfigurationError("\(origin) must be an absolute path, got '\(path)'")
+        }
+        do {
+            try SecretDirectory(path: path).check()
+        } catch {
+            throw ConfigurationError("\(origin): \(error)")
+        }
     }
 
     static func parseLabels(_ source: Source) throws -> [String: String] {
