@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         // The worker <-> control API wire contract; imported by both sides so it cannot drift.
@@ -46,10 +47,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Policies: the rules' shape and the one evaluator both the control API and the worker use.
+        .target(name: "Policy", dependencies: ["BosunProtocol"], swiftSettings: swiftSettings),
         .target(
             name: "BosunControl",
             dependencies: [
                 "BosunProtocol",
+                "Policy",
                 "BosunLogging",
                 "LLM",
                 "Redis",
@@ -83,6 +87,7 @@ let package = Package(
             name: "Runtimes",
             dependencies: [
                 "BosunProtocol",
+                "Policy",
                 "BosunSystem",
                 "LLM",
                 "MCP",
@@ -178,10 +183,14 @@ let package = Package(
                 "Sandbox",
                 "MCP",
                 "BosunSystem",
+                // For its TOMLDocument (the config file); TOMLKit cannot be resolved here.
+                "WorkerCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -236,6 +245,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "BosunProtocolTests", dependencies: ["BosunProtocol"], swiftSettings: swiftSettings),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "BosunProtocol"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BosunSystemTests",
             dependencies: ["BosunSystem"],
@@ -271,6 +281,17 @@ let package = Package(
                 "BosunSystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Runs the built `bosun` binary against a real control API and a real test-runtime worker.
+        .testTarget(
+            name: "CLITests",
+            dependencies: [
+                "BosunControl",
+                "BosunProtocol",
+                "BosunTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),

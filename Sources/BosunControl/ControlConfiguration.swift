@@ -50,6 +50,12 @@ public struct ControlConfiguration: Sendable {
     /// `false` turns the analyzer off even when a gateway is configured.
     public var analyzerEnabled: Bool = true
 
+    /// An external OPA decision URL (its data API, e.g. `http://opa:8181/v1/data/bosun/execution`);
+    /// when set, execution decisions are OPA's instead of the embedded evaluator's.
+    public var opaURL: String?
+    /// How long OPA may take; a slower answer denies.
+    public var opaTimeout: Duration = .milliseconds(500)
+
     /// Shared secret for HS256 JWTs; nil disables them.
     public var jwtHS256Secret: String?
     /// PEM public keys for RS256 / ES256 JWTs.
@@ -114,6 +120,16 @@ extension ControlConfiguration {
             llmFallbacks = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         if let value = environment["BOSUN_LLM_API_KEY"], !value.isEmpty { llmAPIKey = value }
+        if let value = environment["BOSUN_OPA_URL"], !value.isEmpty {
+            guard let url = URL(string: value), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+                url.path.hasPrefix("/v1/data")
+            else {
+                throw ConfigurationError(
+                    "BOSUN_OPA_URL must be an OPA data API URL such as http://127.0.0.1:8181/v1/data/bosun/execution, got '\(value)'")
+            }
+            opaURL = value
+        }
+        if let value = try seconds("BOSUN_OPA_TIMEOUT_S") { opaTimeout = value }
         if let value = environment["BOSUN_ANALYZER_MODEL"], !value.isEmpty { analyzerModel = value }
         if let value = try seconds("BOSUN_ANALYZER_BUDGET_S") { analyzerBudget = value }
         if let text = environment["BOSUN_ANALYZER"], !text.isEmpty {

@@ -62,6 +62,7 @@ public struct ControlServer: Sendable {
         APIKeyRoutes(services: services).register(on: api)
         ExecutionRoutes(services: services).register(on: api)
         WorkerRoutes(services: services).register(on: api)
+        PolicyRoutes(services: services).register(on: api)
         return router
     }
 

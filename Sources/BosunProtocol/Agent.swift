@@ -96,3 +96,12 @@ public struct AgentDefinition: Codable, Sendable, Equatable {
         case limits, settings
     }
 }
+
+extension Agent {
+    /// The agent as a task carries it.
+    public var spec: AgentSpec {
+        AgentSpec(
+            id: id, name: name, runtime: runtime.rawValue, model: model, instructions: instructions, tools: tools,
+            mcpServers: mcpServers, sandboxProfile: sandboxProfile, limits: limits, settings: settings)
+    }
+}

@@ -41,10 +41,15 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
     /// (`LedgerEvent`: `{message, usage?, cost_usd?}`), oldest first. A retried attempt replays
     /// these instead of calling the model and running those tools again.
     public var ledger: [JSONValue]
+    /// The policies in force for this execution, most general first: the worker decides every
+    /// tool call with them (no round trip per call). Required on the wire: a task that arrives
+    /// without them is refused, never run unchecked.
+    public var policies: [PolicySnapshot]
 
     public init(
         id: UUID, executionId: UUID, organizationId: UUID, queueId: UUID, turn: Int, attempt: Int, maxAttempts: Int,
-        lease: Lease, agent: AgentSpec, input: JSONValue, history: [TurnHistory], ledger: [JSONValue] = []
+        lease: Lease, agent: AgentSpec, input: JSONValue, history: [TurnHistory], ledger: [JSONValue] = [],
+        policies: [PolicySnapshot] = []
     ) {
         self.id = id
         self.executionId = executionId
@@ -58,6 +63,7 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
         self.input = input
         self.history = history
         self.ledger = ledger
+        self.policies = policies
     }
 
     enum CodingKeys: String, CodingKey {
@@ -67,7 +73,7 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
         case queueId = "queue_id"
         case turn, attempt
         case maxAttempts = "max_attempts"
-        case lease, agent, input, history, ledger
+        case lease, agent, input, history, ledger, policies
     }
 
     public init(from decoder: any Decoder) throws {
@@ -84,6 +90,7 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
         self.input = try c.decodeIfPresent(JSONValue.self, forKey: .input) ?? .null
         self.history = try c.decodeIfPresent([TurnHistory].self, forKey: .history) ?? []
         self.ledger = try c.decodeIfPresent([JSONValue].self, forKey: .ledger) ?? []
+        self.policies = try c.decode([PolicySnapshot].self, forKey: .policies)
     }
 }
 

@@ -4,11 +4,14 @@ public struct Problem: Codable, Sendable, Equatable, Error {
     public var title: String
     public var status: Int
     public var detail: String
+    /// For a policy denial: the decision (`decision`, `rule`, `policy_id`, `policy_name`, `reason`).
+    public var policy: JSONValue?
 
-    public init(type: String, title: String, status: Int, detail: String) {
+    public init(type: String, title: String, status: Int, detail: String, policy: JSONValue? = nil) {
         self.type = type
         self.title = title
         self.status = status
         self.detail = detail
+        self.policy = policy
     }
 }

@@ -33,16 +33,17 @@ public struct AgnoRuntime: Runtime {
                 agent: assignment.agent, defaultIterations: Self.defaultIterations, iterationLimitKey: "max_iterations",
                 defaultHistoryTurns: Self.defaultHistoryTurns)
             let model = try LLMAccess.model(for: assignment.agent, settings: context.llm)
-            let gateway = try llm.gateway(for: context.llm, logger: context.logger)
+            let policy = try TurnPolicy.check(context, model: model)
+            let gateway = try llm.gateway(for: policy.settings(context.llm), logger: context.logger)
             let builtIns = try Toolset(available: tools, names: options.toolNames, defaultAll: false)
             return try await TurnMCPTools.with(
                 agent: assignment.agent, workspace: context.workspace, sandbox: context.sandbox,
                 secrets: context.processes.secrets, logger: context.logger
             ) { mcp in
-                let toolset = builtIns.adding(mcp.tools)
+                let toolset = policy.offered(builtIns.adding(mcp.tools))
                 var conversation = try Conversation(assignment: assignment, historyTurns: options.historyTurns)
                 let ledger = TurnLedger(events: events)
-                let executor = try ToolExecutor(context: context, toolset: toolset)
+                let executor = try ToolExecutor(context: context, toolset: toolset, policy: policy)
                 var meter = UsageMeter(replayed: conversation)
                 var toolCallsMade = conversation.turnMessages.filter { $0.role == .tool }.count
 

@@ -56,17 +56,19 @@ public struct ClaudeCodeRuntime: Runtime {
                 defaultHistoryTurns: nil)
             let settings = try ClaudeCodeSettings(assignment.agent.settings)
             let model = try LLMAccess.model(for: assignment.agent, settings: context.llm)
-            let gateway = try llm.gateway(for: context.llm, logger: context.logger)
+            let policy = try TurnPolicy.check(context, model: model)
+            let gateway = try llm.gateway(for: policy.settings(context.llm), logger: context.logger)
             // A deny rule that names a whole tool removes it: the model is never offered it.
             let builtIns = try Toolset(available: tools, names: options.toolNames, defaultAll: true)
             return try await TurnMCPTools.with(
                 agent: assignment.agent, workspace: context.workspace, sandbox: context.sandbox,
                 secrets: context.processes.secrets, logger: context.logger
             ) { mcp in
-                let toolset = builtIns.adding(mcp.tools).removing(settings.removedTools)
+                let toolset = policy.offered(builtIns.adding(mcp.tools).removing(settings.removedTools))
                 // Glob and Grep skip what deny and ask rules keep from Read.
                 let executor = try ToolExecutor(
-                    context: context, toolset: toolset, searchExclusions: settings.policy.searchExclusions)
+                    context: context, toolset: toolset, policy: policy,
+                    searchExclusions: settings.policy.searchExclusions)
                 let hooks = HookRunner(configuration: settings.hooks, sessionID: sessionId)
                 var conversation = try Conversation(assignment: assignment, historyTurns: nil)
                 let ledger = TurnLedger(events: events)

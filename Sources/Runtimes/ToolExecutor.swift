@@ -76,12 +76,14 @@ public struct ToolInvocation: Sendable {
 public struct ToolExecutor: Sendable {
     let toolset: Toolset
     let toolContext: ToolContext
+    let policy: TurnPolicy
 
     public init(
-        context: TurnContext, toolset: Toolset, searchExclusions: SearchExclusions = .none
+        context: TurnContext, toolset: Toolset, policy: TurnPolicy, searchExclusions: SearchExclusions = .none
     ) throws {
         let launcher = ToolProcessLauncher(sandbox: context.sandbox)
         self.toolset = toolset
+        self.policy = policy
         let workspace: Workspace
         do {
             workspace = try Workspace(root: context.workspace)
@@ -97,7 +99,14 @@ public struct ToolExecutor: Sendable {
     public func run(_ call: ChatToolCall) async -> ToolInvocation {
         let started = ContinuousClock.now
         let output: ToolOutput
-        if let problem = call.argumentsError {
+        let decision = await policy.decide(call)
+        if decision.outcome != .allow {
+            // Fail closed: a call that needs approval does not run until approvals reach it.
+            let why = decision.outcome == .requireApproval
+                ? "\(decision.reason); no approval was given for this call"
+                : decision.reason
+            output = ToolOutput(text: "Denied by policy: \(why). Do not call this tool again in this way.", isError: true)
+        } else if let problem = call.argumentsError {
             output = ToolOutput(text: "The arguments were not valid JSON: \(problem). Call the tool again with a JSON object.", isError: true)
         } else if let tool = toolset.tools[call.name] {
             output = await tool.run(call.arguments, in: toolContext)

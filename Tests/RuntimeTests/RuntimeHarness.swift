@@ -99,12 +99,12 @@ struct RuntimeHarness {
 
     static func assignment(
         agent: AgentSpec, input: JSONValue, turn: Int = 1, attempt: Int = 1, history: [TurnHistory] = [],
-        ledger: [JSONValue] = []
+        ledger: [JSONValue] = [], policies: [PolicySnapshot] = []
     ) -> TaskAssignment {
         TaskAssignment(
             id: UUID(), executionId: UUID(), organizationId: UUID(), queueId: UUID(), turn: turn, attempt: attempt,
             maxAttempts: 3, lease: Lease(id: UUID(), expiresAt: Date().addingTimeInterval(60), durationS: 60, renewIntervalS: 20),
-            agent: agent, input: input, history: history, ledger: ledger)
+            agent: agent, input: input, history: history, ledger: ledger, policies: policies)
     }
 
     func run(_ runtime: any Runtime, _ assignment: TaskAssignment, llm: LLMSettings? = nil) async throws -> TurnResult {

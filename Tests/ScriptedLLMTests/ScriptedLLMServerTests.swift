@@ -472,7 +472,8 @@ typealias ToolCall = ScriptedLLMScript.ToolCall
         while await server.requests().isEmpty { try await Task.sleep(for: .milliseconds(20)) }
         let started = ContinuousClock.now
         await server.stop()
-        #expect(ContinuousClock.now - started < .seconds(3))
+        // Far from the reply's minute, with room for a loaded CI machine.
+        #expect(ContinuousClock.now - started < .seconds(15))
         // The waiting request ends one way or another instead of hanging for a minute.
         if let reply = try? await pending.value { #expect(reply.json?["choices"] == nil) }
     }

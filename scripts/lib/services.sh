@@ -18,10 +18,11 @@ bosun_install_dependencies() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
   command -v swift >/dev/null || { echo "swift is not on PATH; install the Swift toolchain first" >&2; exit 1; }
-  # Test peers and demo tools nobody here wrote: real MCP servers and the MCP Python SDK.
-  if ! python3 -c 'import mcp, mcp_server_time, mcp_server_git' >/dev/null 2>&1; then
-    say "installing Python packages: mcp mcp-server-time mcp-server-git"
-    python3 -m pip install --quiet --disable-pip-version-check mcp mcp-server-time mcp-server-git
+  # Test peers and demo tools nobody here wrote: real MCP servers, the MCP Python SDK, and
+  # regopy (a real Rego evaluator behind the OPA-compatible test server).
+  if ! python3 -c 'import mcp, mcp_server_time, mcp_server_git, regopy' >/dev/null 2>&1; then
+    say "installing Python packages: mcp mcp-server-time mcp-server-git regopy"
+    python3 -m pip install --quiet --disable-pip-version-check mcp mcp-server-time mcp-server-git regopy
   fi
 }
 

@@ -41,10 +41,54 @@ enum Migrations {
         Migration(version: 2, name: "dispatch indexes", sql: dispatchIndexes),
         Migration(version: 3, name: "worker liveness", sql: workerLiveness),
         Migration(version: 4, name: "agent runtime settings", sql: agentSettings),
+        Migration(version: 5, name: "policies", sql: policies),
     ]
 
     /// Runtime settings of an agent: claude_code permissions and hooks (Claude Code's settings
     /// shape), agno options such as an output schema.
+    static let policies = """
+        CREATE TABLE policies (
+            id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            name text NOT NULL,
+            level text NOT NULL CHECK (level IN ('organization', 'environment', 'team', 'agent')),
+            target_id uuid,
+            rules jsonb NOT NULL DEFAULT '{}',
+            enabled boolean NOT NULL DEFAULT true,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            UNIQUE (organization_id, name),
+            CHECK ((level = 'organization') = (target_id IS NULL))
+        );
+        CREATE INDEX policies_enabled ON policies (organization_id, level, target_id) WHERE enabled;
+        ALTER TABLE policies ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY tenant_isolation ON policies USING (organization_id = bosun_current_org())
+            WITH CHECK (organization_id = bosun_current_org());
+        GRANT SELECT, INSERT, UPDATE, DELETE ON policies TO bosun_app;
+        -- Daily organization quotas sum today's turns.
+        CREATE INDEX turns_org_created ON turns (organization_id, created_at);
+
+        -- The enabled policies that apply to an agent's execution on a queue, most general first.
+        -- Runs as the caller (row-level security applies): it only ever sees the caller's organization.
+        CREATE FUNCTION bosun_policy_set(p_agent uuid, p_queue uuid) RETURNS jsonb
+            LANGUAGE sql STABLE SET search_path = public, pg_temp
+            AS $$
+                SELECT COALESCE(jsonb_agg(jsonb_build_object(
+                           'id', p.id, 'name', p.name, 'level', p.level, 'target_id', p.target_id, 'rules', p.rules)
+                       ORDER BY CASE p.level WHEN 'organization' THEN 0 WHEN 'environment' THEN 1
+                                             WHEN 'team' THEN 2 ELSE 3 END, p.name), '[]'::jsonb)
+                FROM policies p
+                WHERE p.enabled AND p.organization_id = bosun_current_org() AND (
+                    p.level = 'organization'
+                    OR (p.level = 'environment'
+                        AND p.target_id = (SELECT q.environment_id FROM task_queues q WHERE q.id = p_queue))
+                    OR (p.level = 'team'
+                        AND p.target_id IN (SELECT t.id FROM teams t WHERE p_agent = ANY(t.member_agent_ids)))
+                    OR (p.level = 'agent' AND p.target_id = p_agent))
+            $$;
+        GRANT EXECUTE ON FUNCTION bosun_policy_set(uuid, uuid) TO bosun_app;
+        """
+
     static let agentSettings = """
         ALTER TABLE agents ADD COLUMN settings jsonb NOT NULL DEFAULT '{}';
         """

@@ -1,6 +1,7 @@
 import BosunProtocol
 import Foundation
 import Logging
+import Policy
 import PostgresNIO
 
 /// The durable queue's operations on behalf of one worker: claim, renew, events, complete, fail.
@@ -41,7 +42,8 @@ struct TaskStore {
                         lease: Lease(
                             id: try row.value("lease_id"), expiresAt: try row.value("lease_expires_at"),
                             durationS: leaseSeconds, renewIntervalS: configuration.leaseRenewInterval.seconds),
-                        agent: agent, input: try row.json("input").value, history: []))
+                        agent: agent, input: try row.json("input").value, history: [],
+                        policies: try PolicyGate.decodeSet(try row.json("policies").value)))
             }
             for index in assignments.indices where assignments[index].turn > 1 {
                 assignments[index].history = try await history(
@@ -185,9 +187,21 @@ struct TaskStore {
             var seen = Set<Int>()
             for try await value in rows.decode(Int32.self) { seen.insert(Int(value)) }
             let fresh = request.events.filter { !seen.contains($0.seq) }.sorted { $0.seq < $1.seq }
-            try await ExecutionJournal(connection: connection, logger: logger).appendEvents(
+            let journal = ExecutionJournal(connection: connection, logger: logger)
+            try await journal.appendEvents(
                 execution: leased.executionId, events: fresh.map { ($0.type, $0.data, $0.ts) }, taskId: task,
                 attempt: leased.attempt, sourceSeqs: fresh.map(\.seq))
+            // The worker's tool-call policy decisions go to the audit log too, once each (a
+            // re-sent batch is filtered above), with the worker as the actor.
+            for event in fresh where event.type == "policy_decision" {
+                var details = event.data.objectValue ?? [:]
+                details["execution_id"] = .string(leased.executionId.uuidString.lowercased())
+                details["turn"] = .number(Double(leased.turn))
+                let decision = details["decision"]?.stringValue ?? "unknown"
+                try await journal.audit(
+                    actor: "worker:\(worker.uuidString.lowercased())", action: "policy.\(decision)",
+                    targetType: "execution", targetId: leased.executionId, details: .object(details))
+            }
             return AppendEventsResponse(accepted: fresh.count, duplicates: request.events.count - fresh.count)
         }
     }
@@ -238,18 +252,21 @@ struct TaskStore {
                 """
                 UPDATE executions e SET turn_count = GREATEST(e.turn_count, \(leased.turn)), updated_at = now()
                 FROM agents a WHERE e.id = \(leased.executionId) AND a.id = e.agent_id
-                RETURNING e.status, e.cancel_requested, e.queue_id, (a.limits->>'max_turns')::integer AS max_turns
+                RETURNING e.status, e.cancel_requested, e.queue_id, (a.limits->>'max_turns')::integer AS max_turns,
+                          bosun_policy_set(e.agent_id, e.queue_id)::text AS policies
                 """, logger: logger)
             var current = "running"
             var cancelRequested = false
             var queue = leased.queueId
             var maxTurns = RuleBasedDecider.defaultMaxTurns
+            var policies: Result<[PolicySnapshot], any Error> = .success([])
             for try await row in rows {
                 let row = row.makeRandomAccess()
                 current = try row.value("status")
                 cancelRequested = try row.value("cancel_requested")
                 queue = try row.value("queue_id")
                 if let limit = try row.value("max_turns", as: Int32?.self) { maxTurns = Int(limit) }
+                policies = Result { try PolicyGate.decodeSet(try row.json("policies").value) }
             }
             try await journal.appendEvents(
                 execution: leased.executionId,
@@ -271,6 +288,15 @@ struct TaskStore {
                 decision = analyzed.decision
                 latency = analyzed.latencyMs
             }
+            if decision.next == .continue || decision.next == .waitingForInput {
+                // Policies may end an execution that would go on: turn limits and quotas.
+                if let stop = try await policyStop(
+                    policies: policies, execution: leased.executionId, turn: leased.turn, next: decision.next,
+                    on: connection)
+                {
+                    decision = stop
+                }
+            }
             let next: ExecutionStatus
             switch decision.next {
             case .continue:
@@ -289,6 +315,59 @@ struct TaskStore {
                 output: result.output, error: next == .failed ? (result.error ?? decision.reason) : nil)
             return CompleteTaskResponse(executionStatus: next, decision: decision.next.rawValue, duplicate: false)
         }
+    }
+
+    /// The policies' word after a turn of an execution that would go on: nil lets it go on, a
+    /// `failed` decision (decider `policy`) stops it. A policy set that cannot be read stops it
+    /// too. Every check made is audited with its input and the rule that decided.
+    func policyStop(
+        policies: Result<[PolicySnapshot], any Error>, execution: UUID, turn: Int, next: NextStep,
+        on connection: PostgresConnection
+    ) async throws -> StateDecision? {
+        let journal = ExecutionJournal(connection: connection, logger: logger)
+        let evaluator: PolicyEvaluator
+        do {
+            evaluator = try PolicyEvaluator(try policies.get())
+        } catch {
+            let failed = PolicyDecision.evaluationFailed("\(error)")
+            try await journal.audit(
+                actor: "system", action: "policy.deny", targetType: "execution", targetId: execution,
+                details: failed.json)
+            return StateDecision(next: .failed, reason: failed.reason, decider: "policy")
+        }
+        guard !evaluator.entries.isEmpty else { return nil }
+        var decision = PolicyDecision.allow()
+        var input: [String: JSONValue] = ["action": "turn.end", "turn": .number(Double(turn)), "next": .string(next.rawValue)]
+        if next == .continue, let limit = evaluator.maxTurns, turn >= limit.limit {
+            decision = PolicyDecision(
+                outcome: .deny, rule: "limits.max_turns", policyId: limit.policy.id, policyName: limit.policy.name,
+                reason: "the execution reached the turn limit of \(limit.limit) set by policy '\(limit.policy.name)' (\(limit.policy.level.rawValue)): limits.max_turns")
+        } else {
+            let rows = try await connection.query(
+                """
+                SELECT COALESCE(sum(COALESCE((usage->>'input_tokens')::bigint, 0)
+                                  + COALESCE((usage->>'output_tokens')::bigint, 0)), 0)::bigint,
+                       COALESCE(sum(cost_usd), 0)::double precision
+                FROM turns WHERE execution_id = \(execution)
+                """, logger: logger)
+            var used = PolicyEvaluator.Usage.zero
+            for try await (tokens, cost) in rows.decode((Int64, Double).self) {
+                used = PolicyEvaluator.Usage(tokens: Int(tokens), costUSD: cost)
+            }
+            let today = evaluator.hasOrganizationQuota
+                ? try await PolicyGate.organizationUsageToday(on: connection, logger: logger) : nil
+            input["execution_usage"] = ["tokens": .number(Double(used.tokens)), "cost_usd": .number(used.costUSD)]
+            if let today {
+                input["organization_today"] = ["tokens": .number(Double(today.tokens)), "cost_usd": .number(today.costUSD)]
+            }
+            decision = evaluator.quotas(execution: used, organizationToday: today)
+        }
+        var details = decision.json.objectValue ?? [:]
+        details["input"] = .object(input)
+        try await journal.audit(
+            actor: "system", action: "policy.\(decision.outcome.rawValue)", targetType: "execution", targetId: execution,
+            details: .object(details))
+        return decision.isAllowed ? nil : StateDecision(next: .failed, reason: "denied by policy: \(decision.reason)", decider: "policy")
     }
 
     /// The analyzer's decision for an ambiguous turn, with the turn it is about; `nil` when the
@@ -478,7 +557,9 @@ struct ClaimTasksStatement: PostgresPreparedStatement {
                c.lease_expires_at, c.input::text AS input,
                a.id AS agent_id, a.name AS agent_name, a.runtime, a.model, a.instructions,
                a.tools::text AS tools, a.mcp_servers::text AS mcp_servers, a.sandbox_profile,
-               a.limits::text AS limits, a.settings::text AS settings, pg_notify('bosun', 'event:' || c.execution_id::text) IS NULL AS notified
+               a.limits::text AS limits, a.settings::text AS settings,
+               bosun_policy_set(a.id, c.queue_id)::text AS policies,
+               pg_notify('bosun', 'event:' || c.execution_id::text) IS NULL AS notified
         FROM claimed c
         JOIN started s ON s.id = c.execution_id
         JOIN agents a ON a.id = s.agent_id

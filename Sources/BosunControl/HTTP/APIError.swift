@@ -10,6 +10,8 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public var code: String
     public var detail: String
     public var headers: HTTPFields = [:]
+    /// A policy decision to show with the problem (a 403 from a policy names its rule).
+    public var policy: JSONValue?
 
     public init(_ status: HTTPResponse.Status, _ code: String, _ detail: String) {
         self.status = status
@@ -20,7 +22,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public var description: String { "\(status.code) \(code): \(detail)" }
 
     public var problem: Problem {
-        Problem(type: "https://bosun.dev/problems/\(code)", title: status.reasonPhrase, status: status.code, detail: detail)
+        Problem(type: "https://bosun.dev/problems/\(code)", title: status.reasonPhrase, status: status.code, detail: detail, policy: policy)
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Policy
 import PostgresNIO
 
 /// Executions: submit (policy, routing, first task in one transaction), read, list, cancel,
@@ -77,16 +78,37 @@ struct ExecutionRoutes {
             throw APIError.invalidBody("'idempotency_key' must be 1 to 200 characters")
         }
         let routing = body.routing ?? .auto
-        return try await database.withTenant(principal.organizationId) { connection in
+        enum Outcome {
+            case done(Execution, created: Bool)
+            case denied(PolicyDecision, input: JSONValue)
+        }
+        let outcome = try await database.withTenant(principal.organizationId) { connection -> Outcome in
             if let key = body.idempotencyKey, let existing = try await find(idempotencyKey: key, on: connection) {
-                return (existing, false)
+                return .done(existing, created: false)
             }
             let agentRows = try await connection.query(
-                "SELECT runtime FROM agents WHERE id = \(agentId)", logger: logger)
-            var runtime: String?
-            for try await row in agentRows { runtime = try row.makeRandomAccess().value("runtime") }
-            guard let runtime else { throw APIError.notFound("agent", agentId) }
-            let queue = try await route(routing, runtime: runtime, on: connection)
+                "SELECT \(unescaped: ResourceRoutes.agentColumns) FROM agents WHERE id = \(agentId)", logger: logger)
+            var found: Agent?
+            for try await row in agentRows { found = try ResourceRoutes.agent(from: row) }
+            guard let agent = found else { throw APIError.notFound("agent", agentId) }
+            let queue = try await route(routing, runtime: agent.runtime.rawValue, on: connection)
+
+            // Policy, before anything is written: what applies to this agent on this queue.
+            let spec = agent.spec
+            let context = try await PolicyContext.load(agent: agent.id, queue: queue, on: connection, logger: logger)
+            let gate = PolicyGate(configuration: services.configuration, logger: logger)
+            var today: PolicyEvaluator.Usage?
+            let needsUsage = services.configuration.opaURL != nil
+                || ((try? PolicyEvaluator(context.policies))?.hasOrganizationQuota ?? false)
+            if needsUsage { today = try await PolicyGate.organizationUsageToday(on: connection, logger: logger) }
+            let input = PolicyInput.execution(
+                organization: principal.organizationId, principal: principal.actor, agent: spec, queue: queue,
+                environment: context.environment, teams: context.teams, organizationToday: today)
+            let decision = await gate.decideExecution(
+                policies: context.policies, agent: spec, input: input, organizationToday: today)
+            guard decision.isAllowed else { return .denied(decision, input: input) }
+            var audited = decision.json.objectValue ?? [:]
+            audited["input"] = input
             // Everything a new execution needs, in one statement: the row, its first task, the
             // transition, the first event, the audit entry and the wake-ups (sent at commit).
             let rows = try await connection.execute(
@@ -94,18 +116,35 @@ struct ExecutionRoutes {
                     bindings: try binds(
                         agentId, body.input.jsonText, routing.strategy.rawValue, routing.queueId, routing.environmentId,
                         queue, body.idempotencyKey, services.configuration.maxAttempts,
-                        "submitted (\(routing.strategy.rawValue) routing)", principal.actor)),
+                        "submitted (\(routing.strategy.rawValue) routing)", principal.actor,
+                        JSONValue.object(audited).jsonText)),
                 logger: logger)
             var created: Execution?
             for try await row in rows { created = try Self.execution(from: row) }
             guard let execution = created else {
                 // A concurrent request with the same idempotency key won the race.
                 if let key = body.idempotencyKey, let existing = try await find(idempotencyKey: key, on: connection) {
-                    return (existing, false)
+                    return .done(existing, created: false)
                 }
                 throw APIError(.internalServerError, "internal", "the execution was not created")
             }
-            return (execution, true)
+            return .done(execution, created: true)
+        }
+        switch outcome {
+        case .done(let execution, let created):
+            return (execution, created)
+        case .denied(let decision, let input):
+            // Written in its own transaction: the one above rolled back with nothing created.
+            var details = decision.json.objectValue ?? [:]
+            details["input"] = input
+            try await database.withTenant(principal.organizationId) { connection in
+                try await ExecutionJournal(connection: connection, logger: logger).audit(
+                    actor: principal.actor, action: "policy.deny", targetType: "agent", targetId: agentId,
+                    details: .object(details))
+            }
+            var error = APIError(.forbidden, "policy-denied", "denied by policy: \(decision.reason)")
+            error.policy = decision.json
+            throw error
         }
     }
 
@@ -505,7 +544,7 @@ struct CreateExecutionStatement: PostgresPreparedStatement {
         ), audit AS (
             INSERT INTO audit_log (organization_id, actor, action, target_type, target_id, details)
             SELECT organization_id, $10, 'execution.create', 'execution', id::text,
-                   jsonb_build_object('agent_id', agent_id::text, 'queue_id', queue_id::text)
+                   jsonb_build_object('agent_id', agent_id::text, 'queue_id', queue_id::text, 'policy', $11::jsonb)
             FROM execution
         )
         SELECT \(ExecutionRoutes.executionColumns),

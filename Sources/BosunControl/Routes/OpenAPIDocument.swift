@@ -51,10 +51,31 @@ public enum OpenAPIDocument {
             auth: "admin", request: "CreateAPIKeyRequest", responses: [201: "created"]),
         Operation(method: "DELETE", path: "/api/v1/api-keys/{id}", summary: "Revoke an API key", auth: "admin", responses: [204: "revoked", 404: "unknown id"]),
 
+        Operation(method: "GET", path: "/api/v1/policies", summary: "List policies", auth: "user", responses: [200: "policies"]),
+        Operation(
+            method: "POST", path: "/api/v1/policies", summary: "Create a policy (level organization | environment | team | agent)",
+            auth: "admin", request: "PolicyDefinition",
+            responses: [201: "created", 404: "unknown target", 409: "name taken", 422: "rules, level or target invalid"]),
+        Operation(method: "GET", path: "/api/v1/policies/{id}", summary: "Show a policy", auth: "user", responses: [200: "the policy", 404: "unknown id"]),
+        Operation(
+            method: "PATCH", path: "/api/v1/policies/{id}", summary: "Change a policy (only the fields given)", auth: "admin",
+            request: "PolicyDefinition", responses: [200: "the policy", 404: "unknown id", 422: "invalid"]),
+        Operation(method: "DELETE", path: "/api/v1/policies/{id}", summary: "Delete a policy", auth: "admin", responses: [204: "deleted", 404: "unknown id"]),
+
+        Operation(method: "GET", path: "/api/v1/teams", summary: "List teams", auth: "user", responses: [200: "teams"]),
+        Operation(
+            method: "POST", path: "/api/v1/teams", summary: "Create a team of agents", auth: "user", request: "CreateTeamRequest",
+            responses: [201: "created", 404: "unknown agent", 409: "name taken"]),
+        Operation(method: "GET", path: "/api/v1/teams/{id}", summary: "Show a team", auth: "user", responses: [200: "the team", 404: "unknown id"]),
+        Operation(method: "DELETE", path: "/api/v1/teams/{id}", summary: "Delete a team", auth: "user", responses: [204: "deleted", 404: "unknown id"]),
+
         Operation(
             method: "POST", path: "/api/v1/executions", summary: "Submit an execution (routing AUTO, SPECIFIC_QUEUE or ENVIRONMENT)",
             auth: "user", request: "CreateExecutionRequest",
-            responses: [201: "created", 200: "an execution with this idempotency key already exists", 404: "unknown agent, queue or environment"]),
+            responses: [
+                201: "created", 200: "an execution with this idempotency key already exists",
+                403: "denied by policy (the problem's 'policy' names the rule)", 404: "unknown agent, queue or environment",
+            ]),
         Operation(
             method: "GET", path: "/api/v1/executions", summary: "List executions (status, agent_id, limit, cursor)", auth: "user",
             responses: [200: "a page of executions"]),
@@ -166,6 +187,7 @@ public enum OpenAPIDocument {
                         "properties": [
                             "type": ["type": "string"], "title": ["type": "string"],
                             "status": ["type": "integer"], "detail": ["type": "string"],
+                            "policy": ["type": "object", "description": "the policy decision, on a policy denial"],
                         ],
                     ]
                 ],
