@@ -53,6 +53,8 @@ public struct ControlConfiguration: Sendable {
     /// An external OPA decision URL (its data API, e.g. `http://opa:8181/v1/data/bosun/execution`);
     /// when set, execution decisions are OPA's instead of the embedded evaluator's.
     public var opaURL: String?
+    /// How long a tool call may wait for a person's approval before it counts as denied.
+    public var approvalTTL: Duration = .seconds(3600)
     /// How long OPA may take; a slower answer denies.
     public var opaTimeout: Duration = .milliseconds(500)
 
@@ -130,6 +132,7 @@ extension ControlConfiguration {
             opaURL = value
         }
         if let value = try seconds("BOSUN_OPA_TIMEOUT_S") { opaTimeout = value }
+        if let value = try seconds("BOSUN_APPROVAL_TTL_S") { approvalTTL = value }
         if let value = environment["BOSUN_ANALYZER_MODEL"], !value.isEmpty { analyzerModel = value }
         if let value = try seconds("BOSUN_ANALYZER_BUDGET_S") { analyzerBudget = value }
         if let text = environment["BOSUN_ANALYZER"], !text.isEmpty {

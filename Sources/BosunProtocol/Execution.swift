@@ -4,6 +4,8 @@ public enum ExecutionStatus: String, Codable, Sendable, CaseIterable {
     case queued
     case running
     case waitingForInput = "waiting_for_input"
+    /// A tool call waits for a person's approval (`GET .../approvals`).
+    case waitingForApproval = "waiting_for_approval"
     case completed
     case failed
     case cancelled
@@ -11,7 +13,7 @@ public enum ExecutionStatus: String, Codable, Sendable, CaseIterable {
     public var isTerminal: Bool {
         switch self {
         case .completed, .failed, .cancelled: true
-        case .queued, .running, .waitingForInput: false
+        case .queued, .running, .waitingForInput, .waitingForApproval: false
         }
     }
 }

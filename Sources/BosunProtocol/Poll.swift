@@ -45,11 +45,13 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
     /// tool call with them (no round trip per call). Required on the wire: a task that arrives
     /// without them is refused, never run unchecked.
     public var policies: [PolicySnapshot]
+    /// Decided approvals for calls of this task, when it runs again after people decided.
+    public var approvals: [ApprovalResolution]
 
     public init(
         id: UUID, executionId: UUID, organizationId: UUID, queueId: UUID, turn: Int, attempt: Int, maxAttempts: Int,
         lease: Lease, agent: AgentSpec, input: JSONValue, history: [TurnHistory], ledger: [JSONValue] = [],
-        policies: [PolicySnapshot] = []
+        policies: [PolicySnapshot] = [], approvals: [ApprovalResolution] = []
     ) {
         self.id = id
         self.executionId = executionId
@@ -64,6 +66,7 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
         self.history = history
         self.ledger = ledger
         self.policies = policies
+        self.approvals = approvals
     }
 
     enum CodingKeys: String, CodingKey {
@@ -73,7 +76,7 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
         case queueId = "queue_id"
         case turn, attempt
         case maxAttempts = "max_attempts"
-        case lease, agent, input, history, ledger, policies
+        case lease, agent, input, history, ledger, policies, approvals
     }
 
     public init(from decoder: any Decoder) throws {
@@ -91,6 +94,7 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
         self.history = try c.decodeIfPresent([TurnHistory].self, forKey: .history) ?? []
         self.ledger = try c.decodeIfPresent([JSONValue].self, forKey: .ledger) ?? []
         self.policies = try c.decode([PolicySnapshot].self, forKey: .policies)
+        self.approvals = try c.decodeIfPresent([ApprovalResolution].self, forKey: .approvals) ?? []
     }
 }
 

@@ -138,6 +138,12 @@ public struct AgnoRuntime: Runtime {
         } catch is CancellationError {
             await events.emit("RunCancelled", ["run_id": .string(runId), "reason": "the turn was cancelled"])
             throw CancellationError()
+        } catch let paused as ApprovalRequired {
+            await events.emit(
+                "RunPaused",
+                ["run_id": .string(runId), "reason": .string("\(paused)"),
+                 "tools": .array(paused.requests.map { .string($0.toolName) })])
+            throw paused
         } catch let error as LLMError {
             await events.emit("RunError", ["run_id": .string(runId), "content": .string("\(error)")])
             throw error.turnFailure
@@ -175,6 +181,8 @@ public struct AgnoRuntime: Runtime {
                         "ToolCallStarted",
                         ["tool": ["tool_call_id": .string(call.id), "tool_name": .string(call.name), "tool_args": call.arguments]])
                     let invocation = await executor.run(call)
+                    // A call waiting for approval has no result: nothing to record yet.
+                    if invocation.awaitingApproval != nil { return (index, invocation) }
                     try await ledger.record(invocation.resultMessage)
                     await events.emit("ToolCallCompleted", ["tool": invocation.eventData])
                     return (index, invocation)
@@ -188,6 +196,9 @@ public struct AgnoRuntime: Runtime {
             try await ledger.record(invocation.resultMessage)
             await events.emit("ToolCallCompleted", ["tool": invocation.eventData])
         }
+        // The others ran and are recorded; these wait for people (the task is parked).
+        let waiting = results.compactMap(\.awaitingApproval)
+        if !waiting.isEmpty { throw ApprovalRequired(waiting) }
         // In the order the model asked for them.
         let byId = Dictionary((results + refused).map { ($0.call.id, $0) }, uniquingKeysWith: { first, _ in first })
         return calls.compactMap { byId[$0.id] }

@@ -97,6 +97,8 @@ public struct ClaudeCodeRuntime: Runtime {
                             try Task.checkCancellation()
                             let (invocation, denial) = await authorizeAndRun(
                                 call, executor: executor, policy: settings.policy, hooks: hooks, context: context)
+                            // Later calls may depend on this one: stop here until people decide.
+                            if let waiting = invocation.awaitingApproval { throw ApprovalRequired([waiting]) }
                             if let denial { denials.append(denial) }
                             conversation.append(invocation.resultMessage)
                             try await ledger.record(invocation.resultMessage)
@@ -150,6 +152,9 @@ public struct ClaudeCodeRuntime: Runtime {
         } catch is CancellationError {
             await finish(subtype: "error_during_execution", isError: true, result: "cancelled")
             throw CancellationError()
+        } catch let paused as ApprovalRequired {
+            // Not finished: the session goes on once people decide (no `result` message yet).
+            throw paused
         } catch let error as LLMError {
             await finish(subtype: "error_during_execution", isError: true, result: "\(error)")
             throw error.turnFailure
@@ -187,14 +192,27 @@ public struct ClaudeCodeRuntime: Runtime {
         case .deny(let reason):
             return refused("Permission to use \(call.name) has been denied (\(reason)).")
         case .ask(let reason):
-            // Headless: nobody can answer a prompt here. The governance issue turns this into an
-            // approval request; until then an ask is a denial the model is told about.
-            return refused(
-                "\(call.name) needs approval (\(reason)), and approvals are not available on this worker yet, so the call was denied. Do without it or explain what you need.")
+            // Headless: nobody can answer a prompt on the worker, so an ask becomes an approval
+            // request that people answer through the API (or `bosun executions approve`).
+            return await afterRun(
+                await executor.run(call, approvalReason: "\(call.name) needs approval (\(reason))"), call: call,
+                denial: denial, hooks: hooks, executor: executor, context: context)
         case .allow:
             break
         }
-        var invocation = await executor.run(call)
+        return await afterRun(
+            await executor.run(call), call: call, denial: denial, hooks: hooks, executor: executor, context: context)
+    }
+
+    /// PostToolUse hooks after a call ran.
+    private func afterRun(
+        _ invocation: ToolInvocation, call: ChatToolCall, denial: JSONValue, hooks: HookRunner, executor: ToolExecutor,
+        context: TurnContext
+    ) async -> (ToolInvocation, JSONValue?) {
+        // Refused by a policy or a person, or waiting for one: nothing ran, no PostToolUse.
+        if invocation.awaitingApproval != nil { return (invocation, nil) }
+        if !invocation.ran { return (invocation, denial) }
+        var invocation = invocation
         let after = await hooks.postToolUse(
             tool: call.name, input: call.arguments, response: .string(invocation.output.text), context: executor.context)
         for warning in after.warnings {

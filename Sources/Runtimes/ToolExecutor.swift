@@ -1,6 +1,7 @@
 import BosunProtocol
 import Foundation
 import LLM
+import Policy
 
 /// The tools one agent may use this turn, by name.
 public struct Toolset: Sendable {
@@ -56,6 +57,22 @@ public struct ToolInvocation: Sendable {
     public var call: ChatToolCall
     public var output: ToolOutput
     public var durationMs: Double
+    /// Set when the call did not run because it waits for a person's approval: it has no
+    /// result yet, so it goes neither into the conversation nor into the ledger.
+    public var awaitingApproval: ApprovalRequest?
+    /// False when a policy or a person refused the call: the tool never ran.
+    public var ran: Bool
+
+    public init(
+        call: ChatToolCall, output: ToolOutput, durationMs: Double, awaitingApproval: ApprovalRequest? = nil,
+        ran: Bool = true
+    ) {
+        self.call = call
+        self.output = output
+        self.durationMs = durationMs
+        self.awaitingApproval = awaitingApproval
+        self.ran = ran && awaitingApproval == nil
+    }
 
     public var resultMessage: ChatMessage {
         .toolResult(id: call.id, name: call.name, text: output.text, isError: output.isError)
@@ -96,16 +113,41 @@ public struct ToolExecutor: Sendable {
 
     public func tool(named name: String) -> (any AgentTool)? { toolset.tools[name] }
 
-    public func run(_ call: ChatToolCall) async -> ToolInvocation {
+    /// Runs a call after the policies allow it. `approvalReason` is set when the runtime's own
+    /// permission rules ask (claude_code `ask`): the call then needs a person's approval like a
+    /// policy's `require_approval`, and one approval answers both.
+    public func run(_ call: ChatToolCall, approvalReason: String? = nil) async -> ToolInvocation {
         let started = ContinuousClock.now
         let output: ToolOutput
-        let decision = await policy.decide(call)
+        var decision = await policy.decide(call)
+        if let approvalReason, decision.outcome == .allow {
+            // The agent's own rules ask (claude_code `ask`): the same approval flow as a policy's.
+            decision = PolicyDecision(outcome: .requireApproval, rule: "permissions.ask", reason: approvalReason)
+        }
+        if decision.outcome == .requireApproval {
+            switch policy.resolution(for: call)?.status {
+            case .approved:
+                decision = PolicyDecision(outcome: .allow, rule: "approved", reason: "approved by a person")
+            case .denied, .expired:
+                let resolution = policy.resolution(for: call)
+                let who = resolution?.status == .expired ? "Nobody approved this call in time" : "A person denied this call"
+                let why = resolution?.reason.map { ": \($0)" } ?? ""
+                return ToolInvocation(
+                    call: call, output: ToolOutput(text: "\(who)\(why). Do not call it again; do without it.", isError: true),
+                    durationMs: 0, ran: false)
+            case .pending, nil:
+                return ToolInvocation(
+                    call: call, output: ToolOutput(text: "waiting for approval", isError: true), durationMs: 0,
+                    awaitingApproval: ApprovalRequest(
+                        toolCallId: call.id, toolName: call.name, arguments: call.arguments, reason: decision.reason,
+                        rule: decision.rule))
+            }
+        }
         if decision.outcome != .allow {
-            // Fail closed: a call that needs approval does not run until approvals reach it.
-            let why = decision.outcome == .requireApproval
-                ? "\(decision.reason); no approval was given for this call"
-                : decision.reason
-            output = ToolOutput(text: "Denied by policy: \(why). Do not call this tool again in this way.", isError: true)
+            return ToolInvocation(
+                call: call,
+                output: ToolOutput(text: "Denied by policy: \(decision.reason). Do not call this tool again in this way.", isError: true),
+                durationMs: (ContinuousClock.now - started).milliseconds, ran: false)
         } else if let problem = call.argumentsError {
             output = ToolOutput(text: "The arguments were not valid JSON: \(problem). Call the tool again with a JSON object.", isError: true)
         } else if let tool = toolset.tools[call.name] {

@@ -48,6 +48,11 @@ public struct TurnPolicy: Sendable {
         return denied.isEmpty ? toolset : toolset.removing(denied)
     }
 
+    /// What people decided about this call, when it waited for approval in an earlier attempt.
+    public func resolution(for call: ChatToolCall) -> ApprovalResolution? {
+        assignment.approvals.last { $0.toolCallId == call.id && $0.toolName == call.name }
+    }
+
     /// Decides one call and reports the decision (with its input) when any policy is in force.
     public func decide(_ call: ChatToolCall) async -> PolicyDecision {
         let decision = evaluator.toolCall(call.name)
@@ -61,5 +66,15 @@ public struct TurnPolicy: Sendable {
             await events.emit(Self.decisionEvent, .object(data))
         }
         return decision
+    }
+}
+
+/// Thrown by a runtime when calls need a person's approval and none was given yet: the worker
+/// parks the task (`await-approval`); the calls' earlier siblings are already in the ledger.
+public struct ApprovalRequired: Error, Sendable, CustomStringConvertible {
+    public let requests: [ApprovalRequest]
+    public init(_ requests: [ApprovalRequest]) { self.requests = requests }
+    public var description: String {
+        "waiting for approval of \(requests.map(\.toolName).joined(separator: ", "))"
     }
 }

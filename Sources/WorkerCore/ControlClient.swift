@@ -118,6 +118,14 @@ public struct ControlClient: Sendable {
             body: ReleaseTaskRequest(leaseId: lease, reason: reason))
     }
 
+    public func awaitApproval(token: String, task: UUID, lease: UUID, approvals: [ApprovalRequest]) async throws
+        -> AwaitApprovalResponse
+    {
+        try await call(
+            .POST, "/api/v1/tasks/\(task.lowercased)/await-approval", credential: token,
+            body: AwaitApprovalRequest(leaseId: lease, approvals: approvals))
+    }
+
     struct EmptyBody: Encodable {}
     struct Empty: Decodable {}
 

@@ -256,6 +256,15 @@ struct TaskSupervisor: Sendable {
                     "task completed",
                     metadata: ["decision": "\(reply.decision)", "execution_status": "\(reply.executionStatus.rawValue)"])
             }
+        case .failure(let paused as ApprovalRequired):
+            // Parked until people decide; the next attempt replays the ledger and goes on.
+            logger.info("tool calls wait for approval", metadata: ["tools": "\(paused.requests.map(\.toolName))"])
+            _ = await events?.flushAll(deadline: deadline)
+            await send("await-approval", deadline: deadline) { token in
+                let reply = try await client.awaitApproval(
+                    token: token, task: taskId, lease: leaseId, approvals: paused.requests)
+                reported.set(reply.executionStatus)
+            }
         case .failure(let error):
             let failure =
                 (error as? TurnFailure)

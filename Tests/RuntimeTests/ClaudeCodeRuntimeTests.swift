@@ -131,18 +131,29 @@ import Testing
         #expect(!offered.contains("Grep"))
     }
 
-    @Test func anAskOnAHeadlessWorkerIsADenialTheModelIsToldAbout() async throws {
+    @Test func anAskOnAHeadlessWorkerWaitsForApprovalAndADenialReachesTheModel() async throws {
         let h = try await RuntimeHarness.start(
             script: #"""
                 {"replies": [
                   {"tool_calls": [{"id": "t1", "name": "Bash", "arguments": {"command": "echo hi > f"}}]},
-                  {"match": {"contains": "needs approval"}, "text": "I could not run it."}
+                  {"match": {"contains": "denied this call"}, "text": "I could not run it."}
                 ]}
                 """#)
         defer { Task { await h.stop() } }
         let agent = RuntimeHarness.agent(runtime: "claude_code")  // default mode: Bash asks
-        let turn = try await h.run(runtime(h), RuntimeHarness.assignment(agent: agent, input: "go"))
+        let first = RuntimeHarness.assignment(agent: agent, input: "go")
+        await #expect {
+            try await h.run(runtime(h), first)
+        } throws: { error in
+            (error as? ApprovalRequired)?.requests.first?.reason.contains("Bash needs approval") == true
+        }
+        var second = first
+        second.attempt = 2
+        second.ledger = await h.events.data("ledger")
+        second.approvals = [ApprovalResolution(toolCallId: "t1", toolName: "Bash", status: .denied, reason: "no shell today")]
+        let turn = try await h.run(runtime(h), second)
         #expect(turn.output == "I could not run it.")
+        #expect(turn.toolCalls.first?.result?.stringValue?.contains("no shell today") == true)
         #expect(!FileManager.default.fileExists(atPath: h.workspace + "/f"))
         #expect(try await result(h)["permission_denials"]?.arrayValue?.count == 1)
     }

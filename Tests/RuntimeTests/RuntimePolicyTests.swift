@@ -12,18 +12,18 @@ import Testing
     }
 
     static let policies = [
-        policy("org", .organization, ["tools": ["deny": ["Bash"], "require_approval": ["Write"]]]),
+        policy("org", .organization, ["tools": ["deny": ["Bash"]]]),
         policy("agent", .agent, ["tools": ["allow": ["Read", "Write", "Bash", "Glob"]]]),
     ]
 
     @Test(arguments: ["agno", "claude_code"])
     func deniedToolsAreNotOfferedAndACallToOneIsRefusedAndReported(runtime name: String) async throws {
-        // The model calls Bash (denied), Write (needs an approval nobody gave) and Read (allowed).
+        // The model calls Bash (denied), Grep (outside the agent policy's allow list) and Read (allowed).
         let h = try await RuntimeHarness.start(
             script: #"""
                 {"replies": [
                   {"tool_calls": [{"id": "b", "name": "Bash", "arguments": {"command": "touch pwned"}},
-                                  {"id": "w", "name": "Write", "arguments": {"file_path": "x.txt", "content": "x"}},
+                                  {"id": "g", "name": "Grep", "arguments": {"pattern": "seeded"}},
                                   {"id": "r", "name": "Read", "arguments": {"file_path": "seed.txt"}}]},
                   {"match": {"contains": "seeded"}, "text": "Read the seed; the rest was refused."}
                 ]}
@@ -41,12 +41,11 @@ import Testing
 
         #expect(result.output == "Read the seed; the rest was refused.")
         #expect(!FileManager.default.fileExists(atPath: h.workspace + "/pwned"))
-        #expect(!FileManager.default.fileExists(atPath: h.workspace + "/x.txt"))
         let calls = Dictionary(uniqueKeysWithValues: result.toolCalls.map { ($0.id, $0) })
         #expect(calls["b"]?.isError == true)
         #expect(calls["b"]?.result?.stringValue?.contains(#"Denied by policy: tool 'Bash' is denied by policy 'org' (organization): tools.deny "Bash""#) == true)
-        #expect(calls["w"]?.isError == true)
-        #expect(calls["w"]?.result?.stringValue?.contains("needs a person's approval") == true)
+        #expect(calls["g"]?.isError == true)
+        #expect(calls["g"]?.result?.stringValue?.contains("not in the allowed tools") == true)
         #expect(calls["r"]?.isError == false)
 
         // Bash (denied) and Grep (not in the agent policy's allow list) were never offered.
@@ -56,7 +55,7 @@ import Testing
 
         // Every decision was reported with its input, for the audit log.
         let decisions = await h.events.data("policy_decision")
-        #expect(decisions.map { $0["decision"]?.stringValue } == ["deny", "require_approval", "allow"])
+        #expect(decisions.map { $0["decision"]?.stringValue } == ["deny", "deny", "allow"])
         #expect(decisions.first?["input"]?["tool"]?["arguments"]?["command"] == "touch pwned")
         #expect(decisions.first?["policy_name"] == "org")
     }
@@ -81,5 +80,64 @@ import Testing
             return !failure.retryable && failure.message.contains("models.allow")
         }
         #expect(await h.requests().isEmpty)
+    }
+
+    /// Attempt 1 asks for Read and Write; Write needs approval (a policy for agno, claude_code's
+    /// own `ask` for an edit in default mode). Read runs, Write waits, the turn parks. Attempt 2
+    /// replays the ledger with the people's decision.
+    @Test(arguments: [("agno", "approved"), ("agno", "denied"), ("claude_code", "approved"), ("claude_code", "expired")])
+    func aCallThatNeedsApprovalWaitsThenRunsOrIsRefusedAsDecided(runtime name: String, decision: String) async throws {
+        let h = try await RuntimeHarness.start(
+            script: #"""
+                {"replies": [
+                  {"tool_calls": [{"id": "r", "name": "Read", "arguments": {"file_path": "seed.txt"}},
+                                  {"id": "w", "name": "Write", "arguments": {"file_path": "out.txt", "content": "approved write\n"}}]},
+                  {"match": {"contains": "Do not call it again"}, "text": "Understood, no write."},
+                  {"text": "Wrote it."}
+                ]}
+                """#)
+        defer { Task { await h.stop() } }
+        try "seeded\n".write(toFile: h.workspace + "/seed.txt", atomically: true, encoding: .utf8)
+        let agent = RuntimeHarness.agent(runtime: name, tools: ["Read", "Write"])
+        let policies = name == "agno"
+            ? [Self.policy("careful", .organization, ["tools": ["require_approval": ["Write"]]])] : []
+        let runtime: any Runtime = name == "agno" ? AgnoRuntime(llm: h.access) : ClaudeCodeRuntime(llm: h.access)
+        let first = RuntimeHarness.assignment(agent: agent, input: "Copy it.", policies: policies)
+
+        await #expect {
+            try await h.run(runtime, first)
+        } throws: { error in
+            guard let paused = error as? ApprovalRequired else { return false }
+            return paused.requests.map(\.toolCallId) == ["w"] && paused.requests.first?.toolName == "Write"
+                && paused.requests.first?.arguments["content"] == "approved write\n"
+        }
+        #expect(!FileManager.default.fileExists(atPath: h.workspace + "/out.txt"))
+        // Read ran and is in the ledger; Write has no result there.
+        let ledger = await h.events.data("ledger")
+        #expect(ledger.contains { $0["message"]?["role"] == "tool" && $0["message"]?["tool_call_id"] == "r" })
+        #expect(!ledger.contains { $0["message"]?["tool_call_id"] == "w" })
+
+        let resolution = ApprovalResolution(
+            toolCallId: "w", toolName: "Write", status: ApprovalStatus(rawValue: decision)!, reason: "not today",
+            decidedBy: "user:test")
+        var second = first
+        second.attempt = 2
+        second.ledger = ledger
+        second.approvals = [resolution]
+        let result = try await h.run(runtime, second)
+        let write = try #require(result.toolCalls.first { $0.id == "w" })
+        if decision == "approved" {
+            #expect(result.output == "Wrote it.")
+            #expect(try String(contentsOfFile: h.workspace + "/out.txt", encoding: .utf8) == "approved write\n")
+            #expect(write.isError == false)
+        } else {
+            #expect(result.output == "Understood, no write.")
+            #expect(!FileManager.default.fileExists(atPath: h.workspace + "/out.txt"))
+            #expect(write.isError == true)
+            let text = write.result?.stringValue ?? ""
+            #expect(decision == "denied" ? text.contains("A person denied this call: not today") : text.contains("Nobody approved this call in time"))
+        }
+        // Read ran once, in attempt 1; the model was asked once per attempt.
+        #expect(await h.requests().count == 2)
     }
 }

@@ -85,6 +85,60 @@ import Testing
         }
     }
 
+    @Test func aCallThatNeedsApprovalWaitsAndRunsExactlyOnceWhenApproved() async throws {
+        let llm = try await Self.startLLM(
+            #"""
+            {"replies": [
+              {"tool_calls": [{"id": "deploy", "name": "Bash", "arguments": {"command": "echo deployed >> effects; echo ok"}},
+                              {"id": "check", "name": "Bash", "arguments": {"command": "echo checked >> checks; echo fine"}}]},
+              {"match": {"contains": "denied this call: reviewed"}, "text": "Deployed after approval."}
+            ]}
+            """#)
+        defer { Task { await llm.stop() } }
+        try await Harness.run(WorkerDaemonTests.fast) { h in
+            let tenant = h.tenant
+            let agent = try await Self.agent(
+                tenant, AgentDefinition(name: "deployer", runtime: .agno, model: "openai/gpt-4o-mini", instructions: "Deploy.", tools: ["Bash"]))
+            let policy = try await tenant.admin.post(
+                "/api/v1/policies",
+                ["name": "deploys-need-a-person", "level": "agent", "target_id": .string(agent.id.uuidString),
+                 "rules": ["tools": ["require_approval": ["Bash"]]]] as JSONValue)
+            #expect(policy.status == 201, "\(policy.text)")
+            let worker = try await h.worker(environment: try Self.llmEnvironment(llm), testRuntime: false)
+            let execution = try await tenant.submit(agent: agent.id, input: "Deploy it")
+            let path = "/api/v1/executions/\(execution.id.uuidString.lowercased())"
+            let workspace = worker.workDirectory + "/executions/" + execution.id.uuidString.lowercased()
+
+            let waiting = try await tenant.waitForStatus(execution.id, [.waitingForApproval, .completed, .failed])
+            #expect(waiting.status == .waitingForApproval, "\(waiting)")
+            #expect(!FileManager.default.fileExists(atPath: workspace + "/effects"))
+            let approvals = try await tenant.admin.get("\(path)/approvals").decode(ItemList<Approval>.self).items
+            #expect(approvals.map(\.toolCallId).sorted() == ["check", "deploy"])
+            #expect(approvals.first { $0.toolCallId == "deploy" }?.arguments["command"] == "echo deployed >> effects; echo ok")
+            for approval in approvals {
+                let decided = try await tenant.admin.post(
+                    "\(path)/approvals/\(approval.id.uuidString.lowercased())/\(approval.toolCallId == "deploy" ? "approve" : "deny")",
+                    ApprovalDecisionRequest(reason: "reviewed"))
+                #expect(decided.status == 200, "\(decided.text)")
+            }
+            let done = try await tenant.waitForStatus(execution.id, [.completed, .failed, .waitingForInput])
+            #expect(done.status == .completed, "\(done)")
+            #expect(done.output == "Deployed after approval.")
+            // The approved call ran exactly once; the denied one never did; the model was asked twice.
+            let effects = try await tenant.events(execution.id)
+            let results = effects.filter { $0.type == "ToolCallCompleted" }.compactMap { $0.data["tool"] }
+            #expect(results.first { $0["tool_call_id"] == "deploy" }?["result"]?.stringValue?.contains("ok") == true)
+            #expect(results.first { $0["tool_call_id"] == "check" }?["result"]?.stringValue?.contains("A person denied this call: reviewed") == true)
+            let asked = await llm.requests()
+            #expect(asked.count == 2)
+            // The second request carried both results: the approved call's and the denial.
+            let messages = asked.last?.body?["messages"]?.arrayValue ?? []
+            #expect(messages.contains { $0["tool_call_id"] == "deploy" && $0["content"]?.stringValue?.contains("ok") == true })
+            let types = effects.map(\.type)
+            #expect(types.contains("approval_requested") && types.contains("approval_decided") && types.contains("RunPaused"))
+        }
+    }
+
     @Test func aClaudeCodeExecutionEditsItsWorkspace() async throws {
         let llm = try await Self.startLLM(
             #"""

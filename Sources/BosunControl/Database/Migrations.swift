@@ -42,10 +42,62 @@ enum Migrations {
         Migration(version: 3, name: "worker liveness", sql: workerLiveness),
         Migration(version: 4, name: "agent runtime settings", sql: agentSettings),
         Migration(version: 5, name: "policies", sql: policies),
+        Migration(version: 6, name: "approvals", sql: approvals),
     ]
 
     /// Runtime settings of an agent: claude_code permissions and hooks (Claude Code's settings
     /// shape), agno options such as an output schema.
+    static let approvals = """
+        ALTER TABLE executions DROP CONSTRAINT executions_status_check;
+        ALTER TABLE executions ADD CONSTRAINT executions_status_check CHECK (status IN
+            ('queued', 'running', 'waiting_for_input', 'waiting_for_approval', 'completed', 'failed', 'cancelled'));
+        -- 'waiting': parked until people decide its approvals; not claimable.
+        ALTER TABLE tasks DROP CONSTRAINT tasks_status_check;
+        ALTER TABLE tasks ADD CONSTRAINT tasks_status_check CHECK (status IN
+            ('queued', 'leased', 'waiting', 'completed', 'failed', 'dead', 'cancelled'));
+
+        CREATE TABLE approvals (
+            id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            execution_id uuid NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+            task_id uuid NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            turn_number integer NOT NULL,
+            tool_call_id text NOT NULL,
+            tool_name text NOT NULL,
+            arguments jsonb NOT NULL DEFAULT '{}',
+            reason text NOT NULL,
+            rule text,
+            status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'denied', 'expired')),
+            decision_reason text,
+            requested_at timestamptz NOT NULL DEFAULT now(),
+            expires_at timestamptz NOT NULL,
+            decided_at timestamptz,
+            decided_by text,
+            UNIQUE (task_id, tool_call_id)
+        );
+        CREATE INDEX approvals_execution ON approvals (execution_id, requested_at);
+        CREATE INDEX approvals_pending ON approvals (expires_at) WHERE status = 'pending';
+        ALTER TABLE approvals ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY tenant_isolation ON approvals USING (organization_id = bosun_current_org())
+            WITH CHECK (organization_id = bosun_current_org());
+        GRANT SELECT, INSERT, UPDATE ON approvals TO bosun_app;
+
+        -- Expiry across all organizations (the sweeper has no organization): marks overdue
+        -- approvals expired and says which tasks to settle.
+        CREATE FUNCTION bosun_expire_approvals()
+            RETURNS TABLE (organization_id uuid, task_id uuid)
+            LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+            AS $$
+                UPDATE approvals a SET status = 'expired', decided_at = now(), decided_by = 'system',
+                    decision_reason = 'nobody decided before ' || to_char(a.expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                WHERE a.id IN (SELECT id FROM approvals WHERE status = 'pending' AND expires_at < now()
+                               ORDER BY expires_at FOR UPDATE SKIP LOCKED LIMIT 500)
+                RETURNING a.organization_id, a.task_id
+            $$;
+        REVOKE ALL ON FUNCTION bosun_expire_approvals() FROM PUBLIC;
+        GRANT EXECUTE ON FUNCTION bosun_expire_approvals() TO bosun_app;
+        """
+
     static let policies = """
         CREATE TABLE policies (
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -28,6 +28,12 @@ public struct LeaseSweeper: Service {
             } catch {
                 logger.warning("lease sweep failed", metadata: ["error": "\(String(reflecting: error))"])
             }
+            do {
+                // Approvals nobody decided in time count as denied; their tasks go on.
+                _ = try await ApprovalStore.expireOverdue(database: database, logger: logger)
+            } catch {
+                logger.warning("approval expiry failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
             try? await gracefulShutdownSleep(interval)
         }
     }

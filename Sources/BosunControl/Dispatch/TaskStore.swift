@@ -52,6 +52,8 @@ struct TaskStore {
             for index in assignments.indices where assignments[index].attempt > 1 {
                 assignments[index].ledger = try await ledger(
                     task: assignments[index].id, before: assignments[index].attempt, on: connection)
+                assignments[index].approvals = try await ApprovalStore.resolutions(
+                    task: assignments[index].id, on: connection, logger: logger)
             }
             return assignments
         }

@@ -10,7 +10,7 @@ extension Request {
     /// When `allowedKeys` is given, top-level fields outside it are rejected: a typo such as
     /// `agentid` must not silently create something other than what the caller meant.
     func decodeJSON<T: Decodable>(
-        _ type: T.Type, limit: Int, allowedKeys: Set<String>? = nil
+        _ type: T.Type, limit: Int, allowedKeys: Set<String>? = nil, allowEmpty: Bool = false
     ) async throws -> T {
         let buffer: ByteBuffer
         do {
@@ -19,7 +19,8 @@ extension Request {
             throw APIError(.contentTooLarge, "body-too-large", "the request body is larger than \(limit) bytes")
         }
         // The body is read as JSON whatever Content-Type says: `curl -d` sends form encoding by default.
-        let data = Data(buffer: buffer)
+        var data = Data(buffer: buffer)
+        if data.isEmpty && allowEmpty { data = Data("{}".utf8) }
         guard !data.isEmpty else { throw APIError.invalidBody("the request body is empty; send a JSON object") }
         let decoder = WireCoding.decoder()
         let document: JSONValue

@@ -40,6 +40,24 @@ struct ExecutionRoutes {
                 ExecutionMessageRequest.self, limit: services.maxBody, allowedKeys: ["content"])
             return JSONResponse(try await reply(principal, id, body))
         }
+        group.get("executions/:id/approvals") { _, context in
+            let principal = try context.requireUser()
+            let store = ApprovalStore(database: database, configuration: services.configuration, logger: logger)
+            return JSONResponse(ItemList(items: try await store.list(principal.organizationId, execution: try context.parameter("id"))))
+        }
+        for (verb, approve) in [("approve", true), ("deny", false)] {
+            group.post("executions/:id/approvals/:approval/\(verb)") { request, context in
+                let principal = try context.requireUser()
+                let body = try await request.decodeJSON(
+                    ApprovalDecisionRequest.self, limit: services.maxBody, allowedKeys: ApprovalDecisionRequest.fieldNames,
+                    allowEmpty: true)
+                let store = ApprovalStore(database: database, configuration: services.configuration, logger: logger)
+                return JSONResponse(
+                    try await store.decide(
+                        principal, execution: try context.parameter("id"), approval: try context.parameter("approval"),
+                        approve: approve, reason: body.reason))
+            }
+        }
         group.get("executions/:id/transitions") { _, context in
             let principal = try context.requireUser()
             return JSONResponse(try await transitions(principal.organizationId, try context.parameter("id")))
@@ -326,10 +344,18 @@ struct ExecutionRoutes {
             }
             try await connection.query(
                 "UPDATE executions SET cancel_requested = true, updated_at = now() WHERE id = \(id)", logger: logger)
-            // Queued tasks stop now; a leased one learns of it at its next lease renewal.
+            // Queued and parked tasks stop now; a leased one learns of it at its next lease renewal.
             try await connection.query(
-                "UPDATE tasks SET status = 'cancelled', finished_at = now() WHERE execution_id = \(id) AND status = 'queued'",
-                logger: logger)
+                """
+                UPDATE tasks SET status = 'cancelled', finished_at = now()
+                WHERE execution_id = \(id) AND status IN ('queued', 'waiting')
+                """, logger: logger)
+            try await connection.query(
+                """
+                UPDATE approvals SET status = 'denied', decided_at = now(), decided_by = \(principal.actor),
+                    decision_reason = 'the execution was cancelled'
+                WHERE execution_id = \(id) AND status = 'pending'
+                """, logger: logger)
             let leased = try await connection.query(
                 "SELECT 1 FROM tasks WHERE execution_id = \(id) AND status = 'leased'", logger: logger)
             var running = false

@@ -92,6 +92,17 @@ public enum OpenAPIDocument {
             method: "GET", path: "/api/v1/executions/{id}/transitions", summary: "Recorded state transitions", auth: "user",
             responses: [200: "transitions"]),
         Operation(
+            method: "GET", path: "/api/v1/executions/{id}/approvals", summary: "Tool calls that wait (or waited) for approval",
+            auth: "user", responses: [200: "approvals", 404: "unknown execution"]),
+        Operation(
+            method: "POST", path: "/api/v1/executions/{id}/approvals/{approval}/approve",
+            summary: "Approve a pending tool call: exactly that call runs", auth: "user", request: "ApprovalDecisionRequest",
+            responses: [200: "the approval", 404: "unknown approval", 409: "already decided or expired"]),
+        Operation(
+            method: "POST", path: "/api/v1/executions/{id}/approvals/{approval}/deny",
+            summary: "Deny a pending tool call: the model is told", auth: "user", request: "ApprovalDecisionRequest",
+            responses: [200: "the approval", 404: "unknown approval", 409: "already decided or expired"]),
+        Operation(
             method: "POST", path: "/api/v1/executions/{id}/transitions/override",
             summary: "Overrule the latest state decision (to: completed | waiting_for_input | continue | failed)",
             auth: "user", request: "TransitionOverrideRequest",
@@ -134,6 +145,10 @@ public enum OpenAPIDocument {
             method: "POST", path: "/api/v1/tasks/{id}/release",
             summary: "Give a task back unfinished (worker shutdown): re-queued at once, attempt not counted",
             auth: "worker token", request: "ReleaseTaskRequest", responses: [200: "re-queued", 409: "stale lease"]),
+        Operation(
+            method: "POST", path: "/api/v1/tasks/{id}/await-approval",
+            summary: "Park a task until people decide on its tool calls (waiting_for_approval)", auth: "worker token",
+            request: "AwaitApprovalRequest", responses: [200: "parked", 409: "stale lease"]),
     ]
 
     /// `(method, path)` pairs in OpenAPI path syntax.

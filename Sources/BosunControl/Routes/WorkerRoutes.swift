@@ -95,6 +95,15 @@ struct WorkerRoutes {
                     organization: principal.organizationId, task: try context.parameter("id"), worker: worker,
                     request: body))
         }
+        group.post("tasks/:id/await-approval") { request, context in
+            let (principal, worker, _) = try taskIdentity(context)
+            let body = try await request.decodeJSON(AwaitApprovalRequest.self, limit: services.maxBody)
+            let store = ApprovalStore(database: services.database, configuration: services.configuration, logger: logger)
+            return JSONResponse(
+                try await store.awaitApproval(
+                    organization: principal.organizationId, task: try context.parameter("id"), worker: worker,
+                    request: body, tasks: services.tasks))
+        }
         group.post("tasks/:id/fail") { request, context in
             let (principal, worker, _) = try taskIdentity(context)
             let body = try await request.decodeJSON(FailTaskRequest.self, limit: services.maxBody)
