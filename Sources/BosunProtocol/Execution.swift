@@ -51,16 +51,19 @@ public struct CreateExecutionRequest: Codable, Sendable, Equatable {
     public var input: JSONValue
     public var routing: Routing?
     public var idempotencyKey: String?
+    /// What a message sent while a turn runs does; `enqueue` when left out.
+    public var messageStrategy: MessageStrategy?
 
     public init(
         agentId: UUID? = nil, teamId: UUID? = nil, input: JSONValue, routing: Routing? = nil,
-        idempotencyKey: String? = nil
+        idempotencyKey: String? = nil, messageStrategy: MessageStrategy? = nil
     ) {
         self.agentId = agentId
         self.teamId = teamId
         self.input = input
         self.routing = routing
         self.idempotencyKey = idempotencyKey
+        self.messageStrategy = messageStrategy
     }
 
     /// The top-level field names a request may carry; anything else is rejected.
@@ -71,7 +74,19 @@ public struct CreateExecutionRequest: Codable, Sendable, Equatable {
         case teamId = "team_id"
         case input, routing
         case idempotencyKey = "idempotency_key"
+        case messageStrategy = "message_strategy"
     }
+}
+
+/// What a message to an execution that is busy (queued, running, waiting for approval) does.
+public enum MessageStrategy: String, Codable, Sendable, CaseIterable {
+    /// It becomes the next turn's input (several are joined), once the current turn ends.
+    case enqueue
+    /// A running turn is stopped at once; what it recorded (tool results) is kept and the turn
+    /// starts again with the message added after it.
+    case interrupt
+    /// 409: the sender must wait until the execution asks.
+    case reject
 }
 
 public struct Execution: Codable, Sendable, Equatable {
@@ -91,11 +106,15 @@ public struct Execution: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
     public var completedAt: Date?
+    public var messageStrategy: MessageStrategy
+    /// Messages that arrived while a turn ran (strategy `enqueue`), waiting for the next turn.
+    public var pendingMessages: Int
 
     public init(
         id: UUID, organizationId: UUID, agentId: UUID?, teamId: UUID?, status: ExecutionStatus, input: JSONValue,
         routing: Routing, queueId: UUID, turnCount: Int, output: String?, error: String?, cancelRequested: Bool,
-        idempotencyKey: String?, createdAt: Date, updatedAt: Date, completedAt: Date?
+        idempotencyKey: String?, createdAt: Date, updatedAt: Date, completedAt: Date?,
+        messageStrategy: MessageStrategy = .enqueue, pendingMessages: Int = 0
     ) {
         self.id = id
         self.organizationId = organizationId
@@ -113,6 +132,8 @@ public struct Execution: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.completedAt = completedAt
+        self.messageStrategy = messageStrategy
+        self.pendingMessages = pendingMessages
     }
 
     enum CodingKeys: String, CodingKey {
@@ -120,6 +141,8 @@ public struct Execution: Codable, Sendable, Equatable {
         case organizationId = "organization_id"
         case agentId = "agent_id"
         case teamId = "team_id"
+        case messageStrategy = "message_strategy"
+        case pendingMessages = "pending_messages"
         case status, input, routing
         case queueId = "queue_id"
         case turnCount = "turn_count"

@@ -67,5 +67,5 @@ struct BosunCommand: AsyncParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print numbers (build with -c release for real ones).",
-        subcommands: [DispatchBenchmark.self, WorkerBenchmark.self, SandboxBenchmark.self, MCPBenchmark.self])
+        subcommands: [DispatchBenchmark.self, WorkerBenchmark.self, SandboxBenchmark.self, MCPBenchmark.self, EndToEndBenchmark.self])
 }

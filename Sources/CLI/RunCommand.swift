@@ -31,6 +31,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Submitting twice with the same key starts the execution once.")
     var idempotencyKey: String?
 
+    @Option(help: "What a message sent while a turn runs does: enqueue (default), interrupt or reject.")
+    var messageStrategy: MessageStrategy?
+
     @Flag(help: "Follow the execution's events until it finishes.")
     var follow = false
 
@@ -52,7 +55,8 @@ struct RunCommand: AsyncParsableCommand {
         let reply = try await api.post(
             "/api/v1/executions",
             CreateExecutionRequest(
-                agentId: agentId, input: .string(prompt), routing: routing, idempotencyKey: idempotencyKey))
+                agentId: agentId, input: .string(prompt), routing: routing, idempotencyKey: idempotencyKey,
+                messageStrategy: messageStrategy))
         let execution = try reply.decode(ExecutionView.self)
         guard follow else {
             if client.json { return client.output.printJSON(reply.body) }
@@ -103,3 +107,5 @@ struct ResourceLookup: Sendable {
         return Dictionary(items.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
     }
 }
+
+extension MessageStrategy: ExpressibleByArgument {}

@@ -128,6 +128,17 @@ import Testing
             #expect(cancelled.exitCode == 11, "\(cancelled)")
             let twice = try await cli.run("executions", "cancel", long.uuidString.lowercased())
             #expect(twice.exitCode == 5, "\(twice)")
+
+            // Message strategies: with `reject`, a message to a busy execution is a conflict.
+            let strict = try await cli.run("run", agent.name, "sleep 30", "--message-strategy", "reject")
+            #expect(strict.exitCode == 0, "\(strict)")
+            let busy = try uuid(after: "execution:", in: strict.stdout)
+            let refused = try await cli.run("executions", "reply", busy.uuidString.lowercased(), "hello?")
+            #expect(refused.exitCode == 5, "\(refused)")
+            #expect(refused.stderr.contains("'reject'"), "\(refused)")
+            _ = try await cli.run("executions", "cancel", busy.uuidString.lowercased())
+            let wrong = try await cli.run("run", agent.name, "hi", "--message-strategy", "shout")
+            #expect(wrong.exitCode == 2, "\(wrong)")
             _ = tenant
         } catch {
             await worker.stop()

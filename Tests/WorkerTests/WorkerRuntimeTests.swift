@@ -139,6 +139,43 @@ import Testing
         }
     }
 
+    @Test func aMessageInterruptsARunningTurnWhichStartsAgainWithIt() async throws {
+        let llm = try await Self.startLLM(
+            #"""
+            {"replies": [
+              {"match": {"contains": "Plan"}, "tool_calls": [{"id": "slow", "name": "Bash", "arguments": {"command": "sleep 30; echo never", "timeout": 60000}}]},
+              {"match": {"contains": "Porto"}, "text": "Porto then."}
+            ]}
+            """#)
+        defer { Task { await llm.stop() } }
+        try await Harness.run(WorkerDaemonTests.fast) { h in
+            let tenant = h.tenant
+            let agent = try await Self.agent(
+                tenant, AgentDefinition(name: "planner", runtime: .agno, model: "openai/gpt-4o-mini", instructions: "Plan.", tools: ["Bash"]))
+            _ = try await h.worker(environment: try Self.llmEnvironment(llm), testRuntime: false)
+            let submitted = try await tenant.admin.post(
+                "/api/v1/executions", CreateExecutionRequest(agentId: agent.id, input: "Plan a trip", messageStrategy: .interrupt))
+            let execution = try submitted.decode(Execution.self)
+            let started = ContinuousClock.now
+            try await eventually("the slow tool call to start", timeout: .seconds(30)) {
+                try await tenant.events(execution.id).contains { $0.type == "ToolCallStarted" } ? true : nil
+            }
+            let reply = try await tenant.admin.post(
+                "/api/v1/executions/\(execution.id.uuidString.lowercased())/messages",
+                ExecutionMessageRequest(content: "Forget that, go to Porto."))
+            #expect(reply.status == 200, "\(reply.text)")
+            let done = try await tenant.waitForStatus(execution.id, [.completed, .failed, .waitingForInput])
+            #expect(done.status == .completed, "\(done)")
+            #expect(done.output == "Porto then.")
+            // The sleeping tool was stopped, not waited for.
+            #expect(ContinuousClock.now - started < .seconds(25))
+            let last = try #require(await llm.requests().last?.body?["messages"]?.arrayValue)
+            #expect(last.last?["role"] == "user")
+            #expect(last.last?["content"]?.stringValue == "Forget that, go to Porto.")
+            #expect(last.contains { $0["role"] == "tool" && $0["tool_call_id"] == "slow" && $0["content"]?.stringValue?.contains("Interrupted") == true })
+        }
+    }
+
     @Test func aClaudeCodeExecutionEditsItsWorkspace() async throws {
         let llm = try await Self.startLLM(
             #"""

@@ -1,5 +1,6 @@
 import BosunProtocol
 import Foundation
+import HTTPTypes
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -74,9 +75,37 @@ public struct Database: Sendable {
         do {
             return try await body()
         } catch let error as PostgresTransactionError {
+            let cause = error.closureError ?? error.beginError ?? error.commitError ?? error
+            if Self.meansUnavailable(cause) { throw Self.unavailable(cause) }
             if let closureError = error.closureError { throw closureError }
             throw error
+        } catch let error as PSQLError where Self.meansUnavailable(error) {
+            throw Self.unavailable(error)
         }
+    }
+
+    /// Whether an error says the database is not there right now (restarting, unreachable,
+    /// connection lost) rather than that the request was wrong: clients should retry those.
+    static func meansUnavailable(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed:
+            return true
+        case .server:
+            // Class 08: connection exception; class 57: operator intervention (57P01 admin
+            // shutdown on a restart, 57P02 crash shutdown, 57P03 cannot connect now).
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || state.hasPrefix("57P")
+        default:
+            return false
+        }
+    }
+
+    static func unavailable(_ error: any Error) -> APIError {
+        var problem = APIError.unavailable(
+            "the database is not reachable right now (it may be restarting); retry shortly — an idempotency key makes a retried submit safe")
+        problem.headers[.retryAfter] = "1"
+        return problem
     }
 
     public func ping() async throws {

@@ -43,10 +43,18 @@ enum Migrations {
         Migration(version: 4, name: "agent runtime settings", sql: agentSettings),
         Migration(version: 5, name: "policies", sql: policies),
         Migration(version: 6, name: "approvals", sql: approvals),
+        Migration(version: 7, name: "message strategies", sql: messageStrategies),
     ]
 
     /// Runtime settings of an agent: claude_code permissions and hooks (Claude Code's settings
     /// shape), agno options such as an output schema.
+    static let messageStrategies = """
+        ALTER TABLE executions ADD COLUMN message_strategy text NOT NULL DEFAULT 'enqueue'
+            CHECK (message_strategy IN ('enqueue', 'interrupt', 'reject'));
+        -- Messages that arrived while a turn ran (enqueue): the next turn's input.
+        ALTER TABLE executions ADD COLUMN pending_messages jsonb NOT NULL DEFAULT '[]';
+        """
+
     static let approvals = """
         ALTER TABLE executions DROP CONSTRAINT executions_status_check;
         ALTER TABLE executions ADD CONSTRAINT executions_status_check CHECK (status IN

@@ -255,13 +255,15 @@ struct TaskStore {
                 UPDATE executions e SET turn_count = GREATEST(e.turn_count, \(leased.turn)), updated_at = now()
                 FROM agents a WHERE e.id = \(leased.executionId) AND a.id = e.agent_id
                 RETURNING e.status, e.cancel_requested, e.queue_id, (a.limits->>'max_turns')::integer AS max_turns,
-                          bosun_policy_set(e.agent_id, e.queue_id)::text AS policies
+                          bosun_policy_set(e.agent_id, e.queue_id)::text AS policies,
+                          e.pending_messages::text AS pending_messages
                 """, logger: logger)
             var current = "running"
             var cancelRequested = false
             var queue = leased.queueId
             var maxTurns = RuleBasedDecider.defaultMaxTurns
             var policies: Result<[PolicySnapshot], any Error> = .success([])
+            var pendingMessages: [JSONValue] = []
             for try await row in rows {
                 let row = row.makeRandomAccess()
                 current = try row.value("status")
@@ -269,6 +271,7 @@ struct TaskStore {
                 queue = try row.value("queue_id")
                 if let limit = try row.value("max_turns", as: Int32?.self) { maxTurns = Int(limit) }
                 policies = Result { try PolicyGate.decodeSet(try row.json("policies").value) }
+                pendingMessages = try row.json("pending_messages").value.arrayValue ?? []
             }
             try await journal.appendEvents(
                 execution: leased.executionId,
@@ -290,6 +293,18 @@ struct TaskStore {
                 decision = analyzed.decision
                 latency = analyzed.latencyMs
             }
+            var nextInput = JSONValue.null
+            let goesOn: Set<NextStep> = [.completed, .waitingForInput, .continue]
+            if !pendingMessages.isEmpty, goesOn.contains(decision.next) {
+                // Messages sent during the turn (strategy enqueue) are the next turn's input.
+                nextInput = Self.merge(pendingMessages)
+                decision = StateDecision(
+                    next: .continue,
+                    reason: "\(pendingMessages.count) message(s) arrived during the turn; the next turn takes them",
+                    decider: "user")
+                try await connection.query(
+                    "UPDATE executions SET pending_messages = '[]' WHERE id = \(leased.executionId)", logger: logger)
+            }
             if decision.next == .continue || decision.next == .waitingForInput {
                 // Policies may end an execution that would go on: turn limits and quotas.
                 if let stop = try await policyStop(
@@ -304,7 +319,7 @@ struct TaskStore {
             case .continue:
                 next = .queued
                 _ = try await journal.enqueueTask(
-                    execution: leased.executionId, queue: queue, turn: leased.turn + 1, input: .null,
+                    execution: leased.executionId, queue: queue, turn: leased.turn + 1, input: nextInput,
                     maxAttempts: configuration.maxAttempts)
             case .completed: next = .completed
             case .waitingForInput: next = .waitingForInput
@@ -317,6 +332,12 @@ struct TaskStore {
                 output: result.output, error: next == .failed ? (result.error ?? decision.reason) : nil)
             return CompleteTaskResponse(executionStatus: next, decision: decision.next.rawValue, duplicate: false)
         }
+    }
+
+    /// Queued messages as one turn input: one message as it is, several texts joined.
+    static func merge(_ messages: [JSONValue]) -> JSONValue {
+        if messages.count == 1 { return messages[0] }
+        return .string(messages.map { $0.stringValue ?? $0.jsonString }.joined(separator: "\n\n"))
     }
 
     /// The policies' word after a turn of an execution that would go on: nil lets it go on, a

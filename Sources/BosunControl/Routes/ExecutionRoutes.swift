@@ -1,6 +1,7 @@
 import BosunProtocol
 import Foundation
 import HTTPTypes
+import LLM
 import Hummingbird
 import NIOCore
 import Policy
@@ -135,7 +136,7 @@ struct ExecutionRoutes {
                         agentId, body.input.jsonText, routing.strategy.rawValue, routing.queueId, routing.environmentId,
                         queue, body.idempotencyKey, services.configuration.maxAttempts,
                         "submitted (\(routing.strategy.rawValue) routing)", principal.actor,
-                        JSONValue.object(audited).jsonText)),
+                        JSONValue.object(audited).jsonText, (body.messageStrategy ?? .enqueue).rawValue)),
                 logger: logger)
             var created: Execution?
             for try await row in rows { created = try Self.execution(from: row) }
@@ -210,7 +211,7 @@ struct ExecutionRoutes {
     static let executionColumns = """
         id, organization_id, agent_id, team_id, status, input::text AS input, routing_strategy, routing_queue_id,
         routing_environment_id, queue_id, turn_count, output, error, cancel_requested, idempotency_key, created_at,
-        updated_at, completed_at
+        updated_at, completed_at, message_strategy, jsonb_array_length(pending_messages) AS pending_count
         """
 
     static func execution(from row: PostgresRow) throws -> Execution {
@@ -226,7 +227,9 @@ struct ExecutionRoutes {
             output: try row.value("output"), error: try row.value("error"),
             cancelRequested: try row.value("cancel_requested"), idempotencyKey: try row.value("idempotency_key"),
             createdAt: try row.value("created_at"), updatedAt: try row.value("updated_at"),
-            completedAt: try row.value("completed_at"))
+            completedAt: try row.value("completed_at"),
+            messageStrategy: MessageStrategy(rawValue: try row.value("message_strategy")) ?? .enqueue,
+            pendingMessages: Int(try row.value("pending_count", as: Int32.self)))
     }
 
     func find(id: UUID, on connection: PostgresConnection) async throws -> Execution? {
@@ -375,29 +378,117 @@ struct ExecutionRoutes {
         }
     }
 
+    /// A user's message. A `waiting_for_input` execution goes on with it at once; a busy one
+    /// (queued, running, waiting for approval) follows its message strategy.
     func reply(_ principal: Principal, _ id: UUID, _ body: ExecutionMessageRequest) async throws -> Execution {
         if body.content.isNull { throw APIError.invalidBody("'content' must not be null") }
         return try await database.withTenant(principal.organizationId) { connection in
             let rows = try await connection.query(
-                "SELECT status, turn_count, queue_id FROM executions WHERE id = \(id) FOR UPDATE", logger: logger)
-            var found: (String, Int32, UUID)?
-            for try await row in rows.decode((String, Int32, UUID).self) { found = row }
-            guard let (status, turns, queue) = found else { throw APIError.notFound("execution", id) }
-            guard status == ExecutionStatus.waitingForInput.rawValue else {
-                throw APIError.conflict(
-                    "not-waiting", "the execution is \(status); only a waiting_for_input execution takes a reply")
-            }
+                "SELECT status, turn_count, queue_id, message_strategy FROM executions WHERE id = \(id) FOR UPDATE",
+                logger: logger)
+            var found: (String, Int32, UUID, String)?
+            for try await row in rows.decode((String, Int32, UUID, String).self) { found = row }
+            guard let (status, turns, queue, strategyName) = found else { throw APIError.notFound("execution", id) }
+            let strategy = MessageStrategy(rawValue: strategyName) ?? .enqueue
             let journal = ExecutionJournal(connection: connection, logger: logger)
-            _ = try await journal.enqueueTask(
-                execution: id, queue: queue, turn: Int(turns) + 1, input: body.content,
-                maxAttempts: services.configuration.maxAttempts)
-            try await journal.appendEvents(execution: id, events: [("user_message", ["content": body.content], nil)])
-            try await journal.transition(
-                execution: id, from: status, to: .queued, turn: Int(turns) + 1, reason: "the user replied",
-                decider: "user")
+            let busy: Set<String> = ["queued", "running", "waiting_for_approval"]
+            if status == ExecutionStatus.waitingForInput.rawValue {
+                _ = try await journal.enqueueTask(
+                    execution: id, queue: queue, turn: Int(turns) + 1, input: body.content,
+                    maxAttempts: services.configuration.maxAttempts)
+                try await journal.appendEvents(execution: id, events: [("user_message", ["content": body.content], nil)])
+                try await journal.transition(
+                    execution: id, from: status, to: .queued, turn: Int(turns) + 1, reason: "the user replied",
+                    decider: "user")
+            } else if busy.contains(status) {
+                switch strategy {
+                case .reject:
+                    throw APIError.conflict(
+                        "busy", "the execution is \(status) and its message strategy is 'reject'; send the message when it waits for input")
+                case .interrupt where status == "running":
+                    try await interrupt(execution: id, with: body.content, by: principal, journal: journal, on: connection)
+                case .enqueue, .interrupt:
+                    // Nothing running to interrupt (queued, or parked for approval): it waits its turn.
+                    try await connection.query(
+                        """
+                        UPDATE executions SET pending_messages = pending_messages || jsonb_build_array(\(body.content.jsonText)::jsonb),
+                            updated_at = now()
+                        WHERE id = \(id)
+                        """, logger: logger)
+                    try await journal.appendEvents(
+                        execution: id, events: [("user_message", ["content": body.content, "queued": true], nil)])
+                }
+            } else {
+                throw APIError.conflict(
+                    "not-waiting", "the execution is \(status); it takes no more messages")
+            }
             guard let execution = try await find(id: id, on: connection) else { throw APIError.notFound("execution", id) }
             return execution
         }
+    }
+
+    /// Stops the running attempt and queues the same turn again with what it recorded, any
+    /// unfinished tool calls closed as interrupted, and the message after them. The old lease
+    /// stops working at once, so its worker drops the turn at its next renewal.
+    func interrupt(
+        execution: UUID, with content: JSONValue, by principal: Principal, journal: ExecutionJournal,
+        on connection: PostgresConnection
+    ) async throws {
+        let rows = try await connection.query(
+            """
+            SELECT id, attempts, turn_number, queue_id FROM tasks
+            WHERE execution_id = \(execution) AND status = 'leased' FOR UPDATE
+            """, logger: logger)
+        var found: (UUID, Int32, Int32, UUID)?
+        for try await row in rows.decode((UUID, Int32, Int32, UUID).self) { found = row }
+        guard let (task, attempt, turn, queue) = found else {
+            throw APIError.conflict("not-running", "the execution has no running turn to interrupt")
+        }
+        let ledger = try await services.tasks.ledger(task: task, before: Int(attempt) + 1, on: connection)
+        var entries: [(type: String, data: JSONValue, ts: Date?)] = []
+        for call in Self.unansweredToolCalls(ledger) {
+            entries.append((
+                LedgerEvent.type,
+                ["message": try JSONValue(encoding: ChatMessage.toolResult(
+                    id: call.id, name: call.name,
+                    text: "Interrupted: the user sent a new message before this call finished; it may or may not have run.",
+                    isError: true))], nil
+            ))
+        }
+        entries.append((
+            LedgerEvent.type, ["message": try JSONValue(encoding: ChatMessage.user(content.stringValue ?? content.jsonString))],
+            nil
+        ))
+        // Recorded as part of the interrupted attempt (no source sequence: after everything it sent).
+        try await journal.appendEvents(execution: execution, events: entries, taskId: task, attempt: Int(attempt))
+        try await connection.query(
+            """
+            UPDATE tasks SET status = 'queued', max_attempts = max_attempts + 1, lease_id = NULL, lease_expires_at = NULL,
+                worker_id = NULL, available_at = now(), last_error = 'interrupted by a user message'
+            WHERE id = \(task)
+            """, logger: logger)
+        try await journal.appendEvents(
+            execution: execution, events: [("user_message", ["content": content, "interrupt": true], nil)])
+        try await journal.transition(
+            execution: execution, from: "running", to: .queued, turn: Int(turn),
+            reason: "interrupted by a message from \(principal.actor); the turn starts again with it", decider: "user")
+        try await Notifications.send(Notifications.task(queue: queue), on: connection, logger: logger)
+    }
+
+    /// Tool calls in a ledger that have no result.
+    static func unansweredToolCalls(_ ledger: [JSONValue]) -> [(id: String, name: String)] {
+        var calls: [(id: String, name: String)] = []
+        var answered = Set<String>()
+        for entry in ledger {
+            guard let message = entry["message"] else { continue }
+            if message["role"] == "tool", let id = message["tool_call_id"]?.stringValue { answered.insert(id) }
+            for call in message["tool_calls"]?.arrayValue ?? [] {
+                if let id = call["id"]?.stringValue {
+                    calls.append((id, call["name"]?.stringValue ?? call["function"]?["name"]?.stringValue ?? ""))
+                }
+            }
+        }
+        return calls.filter { !answered.contains($0.id) }
     }
 
     /// A user overrules the latest state decision. Only a decided execution (completed,
@@ -550,8 +641,8 @@ struct CreateExecutionStatement: PostgresPreparedStatement {
         WITH execution AS (
             INSERT INTO executions (organization_id, agent_id, status, input, routing_strategy,
                                     routing_queue_id, routing_environment_id, queue_id, idempotency_key,
-                                    event_seq)
-            VALUES (bosun_current_org(), $1, 'queued', $2::jsonb, $3, $4, $5, $6, $7, 1)
+                                    event_seq, message_strategy)
+            VALUES (bosun_current_org(), $1, 'queued', $2::jsonb, $3, $4, $5, $6, $7, 1, $12)
             ON CONFLICT (organization_id, idempotency_key) DO NOTHING
             RETURNING *
         ), task AS (
