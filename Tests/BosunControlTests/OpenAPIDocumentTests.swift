@@ -1,4 +1,5 @@
 import BosunControl
+import BosunProtocol
 import BosunTestSupport
 import Foundation
 import Testing
@@ -38,5 +39,26 @@ import Testing
         let ready = try await APIClient(baseURL: server.baseURL).get("/readyz")
         #expect(ready.status == 503)
         #expect(ready.text.contains("\"redis\":\"unavailable\""))
+    }
+
+    /// The documented request fields are the ones the server accepts: a fuzzer or a generated
+    /// client working from the document sends what the server reads.
+    @Test func requestSchemasListExactlyTheFieldsTheServerAccepts() throws {
+        let document = try #require(try JSONSerialization.jsonObject(with: OpenAPIDocument.json) as? [String: Any])
+        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        let accepted: [String: Set<String>] = [
+            "AgentDefinition": AgentDefinition.fieldNames,
+            "CreateExecutionRequest": CreateExecutionRequest.fieldNames,
+            "CreateEnvironmentRequest": CreateEnvironmentRequest.fieldNames,
+            "PolicyDefinition": PolicyDefinition.fieldNames,
+            "CreateTeamRequest": CreateTeamRequest.fieldNames,
+            "ApprovalDecisionRequest": ApprovalDecisionRequest.fieldNames,
+            "TransitionOverrideRequest": TransitionOverrideRequest.fieldNames,
+        ]
+        for (name, fields) in accepted {
+            let schema = try #require(schemas[name] as? [String: Any], "\(name) is not in the document")
+            let properties = Set(((schema["properties"] as? [String: Any]) ?? [:]).keys)
+            #expect(properties == fields, "\(name): documented \(properties.sorted()), accepted \(fields.sorted())")
+        }
     }
 }

@@ -182,9 +182,12 @@ public enum OpenAPIDocument {
             }
             if !parameters.isEmpty { entry["parameters"] = parameters }
             if let request = operation.request {
+                let schema: [String: Any] =
+                    requestSchemas.keys.contains(request)
+                    ? ["$ref": "#/components/schemas/\(request)"] : ["type": "object", "title": request]
                 entry["requestBody"] = [
                     "required": true,
-                    "content": ["application/json": ["schema": ["type": "object", "title": request]]],
+                    "content": ["application/json": ["schema": schema]],
                 ]
             }
             paths[operation.path, default: [:]][operation.method.lowercased()] = entry
@@ -195,7 +198,7 @@ public enum OpenAPIDocument {
             "paths": paths,
             "components": [
                 "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
-                "schemas": [
+                "schemas": requestSchemas.merging([
                     "Problem": [
                         "type": "object",
                         "required": ["type", "title", "status", "detail"],
@@ -205,11 +208,74 @@ public enum OpenAPIDocument {
                             "policy": ["type": "object", "description": "the policy decision, on a policy denial"],
                         ],
                     ]
-                ],
+                ]) { first, _ in first },
             ],
         ]
         return (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data("{}".utf8)
     }()
+
+    /// Request bodies with their fields, so a client generator (or a fuzzer) knows their shape.
+    /// Unknown fields are refused by the server (`additionalProperties: false`).
+    static var requestSchemas: [String: Any] {
+        let uuid: [String: Any] = ["type": "string", "format": "uuid"]
+        let text: [String: Any] = ["type": "string"]
+        let object: [String: Any] = ["type": "object"]
+        let anyValue: [String: Any] = [:]
+        func schema(_ properties: [String: Any], required: [String] = []) -> [String: Any] {
+            var schema: [String: Any] = ["type": "object", "properties": properties, "additionalProperties": false]
+            if !required.isEmpty { schema["required"] = required }
+            return schema
+        }
+        return [
+            "CreateEnvironmentRequest": schema(["name": text, "description": text], required: ["name"]),
+            "CreateQueueRequest": schema(["name": text, "environment_id": uuid, "description": text], required: ["name"]),
+            "AgentDefinition": schema([
+                "name": text, "description": text, "runtime": ["type": "string", "enum": ["agno", "claude_code"]],
+                "model": text, "instructions": text, "tools": ["type": "array"], "mcp_servers": object,
+                "sandbox_profile": text, "limits": object, "settings": object,
+            ]),
+            "CreateAPIKeyRequest": schema(
+                ["name": text, "scope": ["type": "string", "enum": ["admin", "user", "worker"]], "queue_id": uuid],
+                required: ["name", "scope"]),
+            "CreateExecutionRequest": schema(
+                [
+                    "agent_id": uuid, "team_id": uuid, "input": anyValue, "idempotency_key": text,
+                    "message_strategy": ["type": "string", "enum": ["enqueue", "interrupt", "reject"]],
+                    "routing": schema([
+                        "strategy": ["type": "string", "enum": ["AUTO", "SPECIFIC_QUEUE", "ENVIRONMENT"]],
+                        "queue_id": uuid, "environment_id": uuid,
+                    ], required: ["strategy"]),
+                ], required: ["input"]),
+            "ExecutionMessageRequest": schema(["content": anyValue], required: ["content"]),
+            "TransitionOverrideRequest": schema(
+                [
+                    "to": ["type": "string", "enum": ["completed", "waiting_for_input", "continue", "failed"]],
+                    "reason": text, "turn": ["type": "integer"],
+                ], required: ["to"]),
+            "ApprovalDecisionRequest": schema(["reason": text]),
+            "PolicyDefinition": schema([
+                "name": text, "level": ["type": "string", "enum": ["organization", "environment", "team", "agent"]],
+                "target_id": uuid, "enabled": ["type": "boolean"],
+                "rules": schema([
+                    "tools": schema([
+                        "allow": ["type": "array", "items": text], "deny": ["type": "array", "items": text],
+                        "require_approval": ["type": "array", "items": text],
+                    ]),
+                    "models": schema(["allow": ["type": "array", "items": text]]),
+                    "quotas": schema([
+                        "execution_tokens": ["type": "integer", "minimum": 0],
+                        "execution_cost_usd": ["type": "number", "minimum": 0],
+                        "organization_daily_tokens": ["type": "integer", "minimum": 0],
+                        "organization_daily_cost_usd": ["type": "number", "minimum": 0],
+                    ]),
+                    "sandbox": schema(["minimum_profile": ["type": "string", "enum": ["trusted", "default", "strict"]]]),
+                    "limits": schema(["max_turns": ["type": "integer", "minimum": 1]]),
+                ]),
+            ]),
+            "CreateTeamRequest": schema(
+                ["name": text, "description": text, "member_agent_ids": ["type": "array", "items": uuid]], required: ["name"]),
+        ]
+    }
 
     static func operationId(_ operation: Operation) -> String {
         let words = operation.path.split(separator: "/").filter { $0 != "api" && $0 != "v1" }.map { segment in
