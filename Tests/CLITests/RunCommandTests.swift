@@ -74,13 +74,16 @@ import Testing
     @Test func waitingForInputWithoutTerminalExits12ThenReplyCompletes() async throws {
         let (tenant, cli, worker, agent) = try await Self.world()
         do {
-            let asked = try await cli.run("run", agent.name, "ask What is the password?", "--follow")
+            // `reject`: a second reply is refused whether the next turn still runs or has finished
+            // (with the default `enqueue`, one that arrives while it runs would become a third turn).
+            let asked = try await cli.run(
+                "run", agent.name, "ask What is the password?", "--follow", "--message-strategy", "reject")
             #expect(asked.exitCode == 12, "\(asked)\nworker:\n\(worker.log.suffix(2000))")
             let id = try uuid(after: "execution", in: asked.stdout)
             #expect(asked.stdout.contains("What is the password?"))
             #expect(asked.stderr.contains("bosun executions reply \(id.uuidString.lowercased()) \"...\""), "\(asked)")
 
-            // Replying to an execution that does not wait is a conflict.
+            // Replying to an execution that does not wait (running with `reject`, or finished) is a conflict.
             let reply = try await cli.run("executions", "reply", id.uuidString.lowercased(), "echo swordfish")
             #expect(reply.exitCode == 0, "\(reply)")
             let again = try await cli.run("executions", "reply", id.uuidString.lowercased(), "echo twice")
