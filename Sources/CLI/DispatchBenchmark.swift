@@ -51,14 +51,10 @@ struct DispatchBenchmark: AsyncParsableCommand {
         configuration.redisURL = nil
         configuration.databaseMaxConnections = max(8, pollers * 2 + 4)
 
-        let server = try await ControlServer(configuration: configuration, logger: logger)
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        let app = server.makeApplication { portContinuation.yield($0) }
-        let serverTask = Task { try await app.run() }
-        defer { serverTask.cancel() }
-        var portIterator = ports.makeAsyncIterator()
-        guard let port = await portIterator.next() else { throw ValidationError("the control API did not start") }
-        let base = "http://127.0.0.1:\(port)"
+        let control = try await InProcessControl.start(configuration: configuration, logger: logger)
+        defer { control.stop() }
+        let server = control.server
+        let base = control.baseURL
         let http = HTTPClient(
             eventLoopGroupProvider: .singleton,
             configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: pollers + 8)))

@@ -71,14 +71,10 @@ struct EndToEndBenchmark: AsyncParsableCommand {
         let llm = try await ScriptedLLMServer.start(
             script: ScriptedLLMScript(default: .init(text: "Done.")), requireKey: "sk-bench", logger: logger)
         defer { Task { await llm.stop() } }
-        let server = try await ControlServer(configuration: configuration, logger: logger)
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        let app = server.makeApplication { portContinuation.yield($0) }
-        let serverTask = Task { try await app.run() }
-        defer { serverTask.cancel() }
-        var portIterator = ports.makeAsyncIterator()
-        guard let port = await portIterator.next() else { throw ValidationError("the control API did not start") }
-        let base = "http://127.0.0.1:\(port)"
+        let control = try await InProcessControl.start(configuration: configuration, logger: logger)
+        defer { control.stop() }
+        let server = control.server
+        let base = control.baseURL
         let http = HTTPClient(
             eventLoopGroupProvider: .singleton,
             configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: submitters + 4)))

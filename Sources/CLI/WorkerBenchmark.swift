@@ -55,14 +55,10 @@ struct WorkerBenchmark: AsyncParsableCommand {
             throw ValidationError("no bosun-worker at \(binary); build it or pass --worker")
         }
 
-        let server = try await ControlServer(configuration: configuration, logger: logger)
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        let app = server.makeApplication { portContinuation.yield($0) }
-        let serverTask = Task { try await app.run() }
-        defer { serverTask.cancel() }
-        var portIterator = ports.makeAsyncIterator()
-        guard let port = await portIterator.next() else { throw ValidationError("the control API did not start") }
-        let base = "http://127.0.0.1:\(port)"
+        let control = try await InProcessControl.start(configuration: configuration, logger: logger)
+        defer { control.stop() }
+        let server = control.server
+        let base = control.baseURL
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         defer { _ = http.shutdown() }
         let bootstrap = try await Bootstrap(database: server.services.database, logger: logger)

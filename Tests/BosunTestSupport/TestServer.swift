@@ -166,3 +166,23 @@ enum IsolatedDatabase {
         try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: TestEnvironment.logger)
     }
 }
+
+/// Polls `condition` until it returns a value; fails with `what` at the deadline, with the last
+/// error the condition threw.
+@discardableResult
+public func eventually<T: Sendable>(
+    _ what: String, timeout: Duration = .seconds(30), every: Duration = .milliseconds(100),
+    _ condition: @Sendable () async throws -> T?
+) async throws -> T {
+    let end = ContinuousClock.now + timeout
+    var lastError: (any Error)?
+    while ContinuousClock.now < end {
+        do {
+            if let value = try await condition() { return value }
+        } catch {
+            lastError = error
+        }
+        try await Task.sleep(for: every)
+    }
+    throw TestFailure("timed out waiting for \(what)\(lastError.map { " (last error: \($0))" } ?? "")")
+}

@@ -136,25 +136,6 @@ func uuid(after label: String, in text: String) throws -> UUID {
     throw TestFailure("no UUID after '\(label)' in:\n\(text)")
 }
 
-/// Polls `condition` until it holds; fails with `what` at the deadline.
-@discardableResult
-func eventually<T: Sendable>(
-    _ what: String, timeout: Duration = .seconds(30), every: Duration = .milliseconds(100),
-    _ condition: @Sendable () async throws -> T?
-) async throws -> T {
-    let end = ContinuousClock.now + timeout
-    var lastError: (any Error)?
-    while ContinuousClock.now < end {
-        do {
-            if let value = try await condition() { return value }
-        } catch {
-            lastError = error
-        }
-        try await Task.sleep(for: every)
-    }
-    throw TestFailure("timed out waiting for \(what)\(lastError.map { " (last error: \($0))" } ?? "")")
-}
-
 /// The `key: value` lines of a block, up to the first blank line.
 func keyValues(_ text: String) -> [String: String] {
     var fields: [String: String] = [:]

@@ -105,25 +105,6 @@ final class WorkerProcess: @unchecked Sendable {
     }
 }
 
-/// Polls `condition` until it holds; fails with `what` at the deadline.
-@discardableResult
-func eventually<T: Sendable>(
-    _ what: String, timeout: Duration = .seconds(20), every: Duration = .milliseconds(100),
-    _ condition: @Sendable () async throws -> T?
-) async throws -> T {
-    let end = ContinuousClock.now + timeout
-    var lastError: (any Error)?
-    while ContinuousClock.now < end {
-        do {
-            if let value = try await condition() { return value }
-        } catch {
-            lastError = error
-        }
-        try await Task.sleep(for: every)
-    }
-    throw TestFailure("timed out waiting for \(what)\(lastError.map { " (last error: \($0))" } ?? "")")
-}
-
 func processAlive(_ pid: Int32) -> Bool {
     // A zombie still answers kill(0); /proc/<pid>/stat says 'Z'.
     guard kill(pid, 0) == 0 else { return false }
