@@ -171,4 +171,27 @@ import Testing
         #expect(again.executionId == execution.id)
         #expect(again.attempt == 2)
     }
+
+    /// PostgreSQL cannot store U+0000 (found by schemathesis): a user's request that has one is
+    /// a clear 400; a worker's report (tool output may be binary) is stored with U+FFFD instead.
+    @Test func aNULCharacterIsRefusedFromUsersAndCleanedFromWorkers() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        for body in [#"{"name": "a\u0000b", "runtime": "agno", "model": "m"}"#, #"{"name": "ok", "runtime": "agno", "model": "m", "settings": {"k\u0000": 1}}"#] {
+            let reply = try await tenant.admin.send(.POST, "/api/v1/agents", rawBody: Data(body.utf8))
+            #expect(reply.status == 400, "\(reply.text)")
+            #expect(reply.text.contains("NUL"))
+        }
+        let agent = try await tenant.createAgent()
+        let (registration, worker) = try await tenant.registerWorker()
+        let execution = try await tenant.submit(agent: agent.id)
+        let task = try #require(try await worker.poll(worker: registration.workerId, wait: 2).first)
+        let events = #"{"lease_id": "\#(task.lease.id.uuidString)", "events": [{"seq": 1, "type": "ToolCallCompleted", "data": {"result": "bin\u0000ary"}}]}"#
+        let stored = try await worker.send(
+            .POST, "/api/v1/tasks/\(task.id.uuidString.lowercased())/events", rawBody: Data(events.utf8))
+        #expect(stored.status == 200, "\(stored.text)")
+        let page = try await tenant.admin.get("/api/v1/executions/\(execution.id.uuidString.lowercased())/events")
+            .decode(ExecutionEventPage.self)
+        #expect(page.events.first { $0.type == "ToolCallCompleted" }?.data["result"] == "bin\u{FFFD}ary")
+    }
 }

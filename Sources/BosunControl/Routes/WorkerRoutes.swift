@@ -73,7 +73,7 @@ struct WorkerRoutes {
         }
         group.post("tasks/:id/events") { request, context in
             let (principal, worker, _) = try taskIdentity(context)
-            let body = try await request.decodeJSON(AppendEventsRequest.self, limit: services.maxBody)
+            let body = try await request.decodeJSON(AppendEventsRequest.self, limit: services.maxBody, nul: .replace)
             return JSONResponse(
                 try await services.tasks.appendEvents(
                     organization: principal.organizationId, task: try context.parameter("id"), worker: worker,
@@ -81,7 +81,7 @@ struct WorkerRoutes {
         }
         group.post("tasks/:id/complete") { request, context in
             let (principal, worker, _) = try taskIdentity(context)
-            let body = try await request.decodeJSON(CompleteTaskRequest.self, limit: services.maxBody)
+            let body = try await request.decodeJSON(CompleteTaskRequest.self, limit: services.maxBody, nul: .replace)
             return JSONResponse(
                 try await services.tasks.complete(
                     organization: principal.organizationId, task: try context.parameter("id"), worker: worker,
@@ -89,7 +89,7 @@ struct WorkerRoutes {
         }
         group.post("tasks/:id/release") { request, context in
             let (principal, worker, _) = try taskIdentity(context)
-            let body = try await request.decodeJSON(ReleaseTaskRequest.self, limit: services.maxBody)
+            let body = try await request.decodeJSON(ReleaseTaskRequest.self, limit: services.maxBody, nul: .replace)
             return JSONResponse(
                 try await services.tasks.release(
                     organization: principal.organizationId, task: try context.parameter("id"), worker: worker,
@@ -97,7 +97,7 @@ struct WorkerRoutes {
         }
         group.post("tasks/:id/await-approval") { request, context in
             let (principal, worker, _) = try taskIdentity(context)
-            let body = try await request.decodeJSON(AwaitApprovalRequest.self, limit: services.maxBody)
+            let body = try await request.decodeJSON(AwaitApprovalRequest.self, limit: services.maxBody, nul: .replace)
             let store = ApprovalStore(database: services.database, configuration: services.configuration, logger: logger)
             return JSONResponse(
                 try await store.awaitApproval(
@@ -106,7 +106,7 @@ struct WorkerRoutes {
         }
         group.post("tasks/:id/fail") { request, context in
             let (principal, worker, _) = try taskIdentity(context)
-            let body = try await request.decodeJSON(FailTaskRequest.self, limit: services.maxBody)
+            let body = try await request.decodeJSON(FailTaskRequest.self, limit: services.maxBody, nul: .replace)
             return JSONResponse(
                 try await services.tasks.fail(
                     organization: principal.organizationId, task: try context.parameter("id"), worker: worker,
