@@ -46,13 +46,9 @@ public struct PolicyEvaluator: Sendable {
                 return decision(.deny, entry, rule: "tools.deny \"\(pattern)\"", "tool '\(name)' is denied")
             }
         }
-        var allowedBy: Entry?
-        for entry in entries {
-            guard let allow = entry.rules.toolAllow else { continue }
-            guard allow.contains(where: { Self.matches($0, name) }) else {
-                return decision(.deny, entry, rule: "tools.allow", "tool '\(name)' is not in the allowed tools")
-            }
-            allowedBy = entry
+        let allowed = allowLists(\.toolAllow, name)
+        if let missing = allowed.missingFrom {
+            return decision(.deny, missing, rule: "tools.allow", "tool '\(name)' is not in the allowed tools")
         }
         for entry in entries {
             if let pattern = entry.rules.toolApproval.first(where: { Self.matches($0, name) }) {
@@ -61,7 +57,9 @@ public struct PolicyEvaluator: Sendable {
                     "tool '\(name)' needs a person's approval")
             }
         }
-        if let allowedBy { return decision(.allow, allowedBy, rule: "tools.allow", "tool '\(name)' is allowed") }
+        if let allowedBy = allowed.allowedBy {
+            return decision(.allow, allowedBy, rule: "tools.allow", "tool '\(name)' is allowed")
+        }
         return .allow()
     }
 
@@ -73,13 +71,9 @@ public struct PolicyEvaluator: Sendable {
     /// Whether an execution of this agent may start (or a turn of it run): the model must be
     /// allowed and the sandbox profile strong enough.
     public func execution(model: String, sandboxProfile: String) -> PolicyDecision {
-        var allowedBy: Entry?
-        for entry in entries {
-            guard let allow = entry.rules.modelAllow else { continue }
-            guard allow.contains(where: { Self.matches($0, model) }) else {
-                return decision(.deny, entry, rule: "models.allow", "model '\(model)' is not in the allowed models")
-            }
-            allowedBy = entry
+        let allowed = allowLists(\.modelAllow, model)
+        if let missing = allowed.missingFrom {
+            return decision(.deny, missing, rule: "models.allow", "model '\(model)' is not in the allowed models")
         }
         for entry in entries {
             guard let minimum = entry.rules.minimumSandboxProfile else { continue }
@@ -92,7 +86,9 @@ public struct PolicyEvaluator: Sendable {
                     "sandbox profile '\(sandboxProfile)' is weaker than the required '\(minimum)' (or cannot be compared)")
             }
         }
-        if let allowedBy { return decision(.allow, allowedBy, rule: "models.allow", "model '\(model)' is allowed") }
+        if let allowedBy = allowed.allowedBy {
+            return decision(.allow, allowedBy, rule: "models.allow", "model '\(model)' is allowed")
+        }
         return .allow()
     }
 
@@ -148,6 +144,20 @@ public struct PolicyEvaluator: Sendable {
     }
 
     // MARK: Helpers
+
+    /// Every `allow` list there is must name `value`: the first policy whose list does not is
+    /// `missingFrom` (a deny); otherwise the most specific one that does is `allowedBy`.
+    private func allowLists(_ list: KeyPath<PolicyRules, [String]?>, _ value: String)
+        -> (missingFrom: Entry?, allowedBy: Entry?)
+    {
+        var allowedBy: Entry?
+        for entry in entries {
+            guard let patterns = entry.rules[keyPath: list] else { continue }
+            guard patterns.contains(where: { Self.matches($0, value) }) else { return (entry, nil) }
+            allowedBy = entry
+        }
+        return (nil, allowedBy)
+    }
 
     private func decision(_ outcome: PolicyDecision.Outcome, _ entry: Entry, rule: String, _ what: String)
         -> PolicyDecision

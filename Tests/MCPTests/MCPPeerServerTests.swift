@@ -25,7 +25,7 @@ import Testing
 
     @Test func sdkServerOverTheLegacyHandshake() async throws {
         let supervisor = TestServers.supervisor(
-            MCPServerConfig(name: "sdk", command: "python3", args: ["\(TestServers.directory)/sdk_echo_server.py"])
+            MCPServerConfig(name: "sdk", command: "python3", args: ["\(TestServers.directory)/../../../scripts/bench/mcp_echo_server.py"])
         ) { $0.connection.probeStatelessRevision = false }
         let connection = try await supervisor.connection()
         #expect(await connection.protocolVersion == "2025-11-25")
@@ -55,7 +55,7 @@ import Testing
 
     @Test func sdkServerToolsErrorsAndUnknownTool() async throws {
         let supervisor = TestServers.supervisor(
-            MCPServerConfig(name: "sdk", command: "python3", args: ["\(TestServers.directory)/sdk_echo_server.py"]))
+            MCPServerConfig(name: "sdk", command: "python3", args: ["\(TestServers.directory)/../../../scripts/bench/mcp_echo_server.py"]))
         #expect(try await supervisor.connection().protocolVersion == "2026-07-28")
         let tools = try await supervisor.listTools()
         #expect(Set(tools.map(\.name)) == ["echo", "add", "fail"])

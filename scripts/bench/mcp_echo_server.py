@@ -1,4 +1,5 @@
-"""An MCP server built with the official `mcp` 2.x SDK: echo, add, a structured tool, an error."""
+"""An MCP server built with the official `mcp` 2.x SDK: echo, add, a structured tool, an error.
+The benchmark (bosun bench mcp) and the MCP peer tests both use it."""
 from mcp.server.mcpserver import MCPServer
 
 server = MCPServer("sdk-echo")
