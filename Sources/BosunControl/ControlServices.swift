@@ -13,6 +13,8 @@ public struct ControlServices: Sendable {
     public let redis: RedisConnection?
     public let logger: Logger
     let tasks: TaskStore
+    /// Remembered policy decisions that let a submit take one round trip.
+    let submitDecisions = SubmitDecisions()
 
     public init(
         configuration: ControlConfiguration, database: Database, authenticator: Authenticator,

@@ -117,12 +117,13 @@ extension JSONValue {
 
     /// Decodes a Decodable value from a JSON value.
     public static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
-        try WireCoding.decoder().decode(type, from: WireCoding.encoder().encode(value))
+        // The byte writer, not JSONEncoder, for the text: this runs on hot paths (policy sets).
+        try WireCoding.decoder().decode(type, from: Data(value.jsonBytes()))
     }
 
     /// Encodes any Encodable value as a JSON value.
     public init(encoding value: some Encodable) throws {
         let data = try WireCoding.encoder().encode(value)
-        self = try WireCoding.decoder().decode(JSONValue.self, from: data)
+        self = try JSONValue(parsing: data)
     }
 }

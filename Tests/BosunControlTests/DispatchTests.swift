@@ -69,6 +69,48 @@ import Testing
         #expect(running.status == .running)
     }
 
+    @Test func aSubmitHandsItsTaskStraightToAWaitingPollAndQueuesItWhenNobodyWaits() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let (registration, worker) = try await tenant.registerWorker()
+        let poll = Task { try await worker.poll(worker: registration.workerId, wait: 20) }
+        try await Task.sleep(for: .milliseconds(300))
+
+        // Leased to the waiting worker by the submit itself: the reply already says running.
+        let handed = try await tenant.submit(agent: agent.id, input: "handed")
+        #expect(handed.status == .running)
+        let tasks = try await poll.value
+        #expect(tasks.map(\.executionId) == [handed.id])
+        let task = try #require(tasks.first)
+        #expect(task.attempt == 1)
+        #expect(task.input == "handed")
+        #expect(task.agent.mcpServers["time"] != nil)
+        let path = "/api/v1/executions/\(handed.id.uuidString.lowercased())"
+        // Recorded as if a poll had claimed it: both transitions, both status events.
+        let transitions = try await tenant.admin.get("\(path)/transitions").decode(StateTransitionList.self)
+        #expect(transitions.items.map(\.to) == ["queued", "running"])
+        let page = try await tenant.admin.get("\(path)/events").decode(ExecutionEventPage.self)
+        #expect(page.events.map(\.seq) == [1, 2])
+        #expect(page.events.last?.data["status"] == "running")
+        #expect(page.events.last?.data["worker_id"]?.stringValue == registration.workerId.uuidString.lowercased())
+        // The lease is real: it renews and completes.
+        let taskPath = "/api/v1/tasks/\(task.id.uuidString.lowercased())"
+        let renewed = try await worker.post("\(taskPath)/renew", RenewLeaseRequest(leaseId: task.lease.id))
+        #expect(renewed.status == 200)
+        let result = TurnResult(
+            messages: [["role": "assistant", "content": "done"]], finishReason: .stop, output: "done")
+        let completed = try await worker.post("\(taskPath)/complete", CompleteTaskRequest(leaseId: task.lease.id, result: result))
+            .decode(CompleteTaskResponse.self)
+        #expect(completed.executionStatus == .completed)
+
+        // With nobody waiting the task is queued, and the next poll claims it.
+        let queued = try await tenant.submit(agent: agent.id, input: "queued")
+        #expect(queued.status == .queued)
+        let claimed = try await worker.poll(worker: registration.workerId, wait: 2)
+        #expect(claimed.map(\.executionId) == [queued.id])
+    }
+
     @Test func anEmptyPollEndsWith204AfterItsWait() async throws {
         let server = try await TestServer.shared()
         let tenant = try await Tenant.create(on: server)

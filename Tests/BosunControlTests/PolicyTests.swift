@@ -125,6 +125,44 @@ import Testing
         #expect(created.last?["policy"]?["input"]?["queue_id"]?.stringValue == execution.queueId.uuidString.lowercased())
     }
 
+    @Test func aRememberedAllowanceNeverOutlivesAChangeToItsContext() async throws {
+        // The control API remembers allowing decisions so a submit takes one round trip; the
+        // database refuses a remembered decision whose context (agent, policies, ...) changed.
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()  // openai/gpt-4o-mini
+        func submitStatus() async throws -> Int {
+            try await tenant.admin.post("/api/v1/executions", CreateExecutionRequest(agentId: agent.id, input: "hi")).status
+        }
+        #expect(try await submitStatus() == 201)
+        #expect(try await submitStatus() == 201)
+        // A new policy denies the next submit.
+        let policy = try await createPolicy(
+            tenant, ["name": "anthropic-only", "level": "organization", "rules": ["models": ["allow": ["anthropic/*"]]]])
+        #expect(try await submitStatus() == 403)
+        // A changed agent is decided again: allowed with the new model...
+        let agentPath = "/api/v1/agents/\(agent.id.uuidString.lowercased())"
+        #expect(try await tenant.admin.send(.PATCH, agentPath, json: ["model": "anthropic/claude-sonnet-4"] as JSONValue).status == 200)
+        #expect(try await submitStatus() == 201)
+        #expect(try await submitStatus() == 201)
+        // ...and denied again with the old one, although an allowance was remembered meanwhile.
+        #expect(try await tenant.admin.send(.PATCH, agentPath, json: ["model": "openai/gpt-4o-mini"] as JSONValue).status == 200)
+        #expect(try await submitStatus() == 403)
+        // A changed policy too: loosened, then tightened again.
+        let policyPath = "/api/v1/policies/\(policy.id.uuidString.lowercased())"
+        #expect(try await tenant.admin.send(.PATCH, policyPath, json: ["rules": ["models": ["allow": ["openai/*"]]]] as JSONValue).status == 200)
+        #expect(try await submitStatus() == 201)
+        #expect(try await tenant.admin.send(.PATCH, policyPath, json: ["enabled": false] as JSONValue).status == 200)
+        #expect(try await submitStatus() == 201)
+        #expect(try await tenant.admin.send(
+            .PATCH, policyPath, json: ["enabled": true, "rules": ["models": ["allow": ["anthropic/*"]]]] as JSONValue).status == 200)
+        #expect(try await submitStatus() == 403)
+        // Every creation carries its decision in the audit log.
+        let created = try await auditRows(server, tenant, action: "execution.create")
+        #expect(created.count == 6)
+        #expect(created.allSatisfy { $0["policy"]?["decision"] == "allow" })
+    }
+
     @Test func tasksCarryThePoliciesOfTheirLevelsOnly() async throws {
         let server = try await TestServer.shared()
         let tenant = try await Tenant.create(on: server)

@@ -1,3 +1,4 @@
+import BosunProtocol
 import Foundation
 
 /// In-process waiters for long polls, woken by pushes (PostgreSQL NOTIFY from any control API
@@ -7,10 +8,20 @@ import Foundation
 /// before it tries to claim and waits "since" it, so a task that arrives between the claim and
 /// the wait is never missed.
 public actor Dispatcher {
-    public enum WakeReason: Sendable, Equatable {
+    public enum WakeReason: Sendable {
         case work
         case drain
         case timeout
+        /// A submit leased its new task straight to this poller (see `reserve(queue:)`).
+        case handedOff(TaskAssignment)
+    }
+
+    /// A waiting poller taken out of the waiters for a direct hand-off. Whoever holds it must end
+    /// it with `handOff(_:task:)` or `release(_:)`: nothing else resumes that poll any more.
+    public struct Reservation: Sendable {
+        public let worker: UUID
+        fileprivate let queue: UUID
+        fileprivate let waiter: UUID
     }
 
     struct Waiter {
@@ -19,7 +30,12 @@ public actor Dispatcher {
         var timer: Task<Void, Never>?
     }
 
+    /// Names this control API process in the task notifications it sends: it wakes its own
+    /// pollers directly after a submit commits, and skips its own notification when it comes back.
+    public nonisolated let origin = UUID().uuidString.lowercased()
+
     private var waiters: [UUID: [UUID: Waiter]] = [:]
+    private var reserved: [UUID: Waiter] = [:]
     private var generations: [UUID: UInt64] = [:]
     private var draining: Set<UUID> = []
 
@@ -66,6 +82,28 @@ public actor Dispatcher {
         waiters[queue] = queueWaiters.isEmpty ? nil : queueWaiters
     }
 
+    /// Takes one poller waiting on `queue` for a submit that will lease its task to that worker
+    /// directly (Temporal calls this a sync match): the new task never waits in the queue, and the
+    /// claim's round trip is saved. `nil` when nobody waits here.
+    public func reserve(queue: UUID) -> Reservation? {
+        guard var queueWaiters = waiters[queue], let (id, waiter) = queueWaiters.first else { return nil }
+        queueWaiters[id] = nil
+        waiters[queue] = queueWaiters.isEmpty ? nil : queueWaiters
+        waiter.timer?.cancel()
+        reserved[id] = waiter
+        return Reservation(worker: waiter.workerId, queue: queue, waiter: id)
+    }
+
+    /// Ends a reserved poll with the task leased to it.
+    public func handOff(_ reservation: Reservation, task: TaskAssignment) {
+        reserved.removeValue(forKey: reservation.waiter)?.continuation.resume(returning: .handedOff(task))
+    }
+
+    /// Gives a reserved poll back without a task: it looks for work itself again at once.
+    public func release(_ reservation: Reservation) {
+        reserved.removeValue(forKey: reservation.waiter)?.continuation.resume(returning: .work)
+    }
+
     /// Wakes every waiter: after the notification connection was lost, anything may have changed.
     public func wakeAll() {
         for queue in Array(waiters.keys) { wake(queue: queue) }
@@ -89,5 +127,5 @@ public actor Dispatcher {
         waiter.continuation.resume(returning: reason)
     }
 
-    var waiterCount: Int { waiters.values.reduce(0) { $0 + $1.count } }
+    var waiterCount: Int { waiters.values.reduce(0) { $0 + $1.count } + reserved.count }
 }

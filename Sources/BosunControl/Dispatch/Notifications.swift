@@ -5,8 +5,8 @@ import ServiceLifecycle
 
 /// The one PostgreSQL channel Bosun's control API processes talk through. Payloads are
 /// `kind:id[:extra]`; NOTIFY is transactional, so a wake-up is only seen once its data committed.
-/// Two prepared statements build the same payloads in SQL (`CreateExecutionStatement`,
-/// `ClaimTasksStatement`); change them together with these.
+/// Two SQL functions build the same payloads (`bosun_submit`, which adds the sending
+/// process's origin to its task wake-up, and `bosun_claim_tasks`); change them together with these.
 enum Notifications {
     static let channel = "bosun"
 
@@ -84,6 +84,8 @@ public struct NotificationListener: Service {
         switch parts[0] {
         case "task":
             guard let queue = UUID(uuidString: String(parts[1])) else { return }
+            // `task:queue:count:origin`: the process that sent it has already woken its own pollers.
+            if parts.count > 3, parts[3] == dispatcher.origin { return }
             let count = parts.count > 2 ? Int(parts[2]) : nil
             await dispatcher.wake(queue: queue, count: count)
         case "event":

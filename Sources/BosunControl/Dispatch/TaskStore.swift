@@ -16,35 +16,33 @@ struct TaskStore {
 
     var leaseSeconds: Double { configuration.leaseDuration.seconds }
 
-    /// Claims up to `limit` queued tasks of the worker's queue in one statement.
+    /// Claims up to `limit` queued tasks of the worker's queue in one statement (one round trip,
+    /// no explicit transaction). A later turn's history and a retried attempt's ledger and
+    /// approvals are read afterwards; the lease already makes those rows the worker's.
     func claim(organization: UUID, queue: UUID, worker: UUID, limit: Int) async throws -> [TaskAssignment] {
-        try await database.withTenant(organization, genericPlans: true) { connection in
-            let rows = try await connection.execute(
-                ClaimTasksStatement(worker: worker, leaseSeconds: leaseSeconds, queue: queue, limit: limit), logger: logger)
-            var assignments: [TaskAssignment] = []
-            for try await row in rows {
-                let row = row.makeRandomAccess()
-                let agent = AgentSpec(
-                    id: try row.value("agent_id"), name: try row.value("agent_name"), runtime: try row.value("runtime"),
-                    model: try row.value("model"), instructions: try row.value("instructions"),
-                    tools: try row.json("tools").value.arrayValue ?? [],
-                    mcpServers: try row.json("mcp_servers").value.objectValue ?? [:],
-                    sandboxProfile: try row.value("sandbox_profile"),
-                    limits: try row.json("limits").value.objectValue ?? [:],
-                    settings: try row.json("settings").value.objectValue ?? [:])
-                assignments.append(
-                    TaskAssignment(
-                        id: try row.value("id"), executionId: try row.value("execution_id"),
-                        organizationId: organization, queueId: try row.value("queue_id"),
-                        turn: Int(try row.value("turn_number", as: Int32.self)),
-                        attempt: Int(try row.value("attempts", as: Int32.self)),
-                        maxAttempts: Int(try row.value("max_attempts", as: Int32.self)),
-                        lease: Lease(
-                            id: try row.value("lease_id"), expiresAt: try row.value("lease_expires_at"),
-                            durationS: leaseSeconds, renewIntervalS: configuration.leaseRenewInterval.seconds),
-                        agent: agent, input: try row.json("input").value, history: [],
-                        policies: try PolicyGate.decodeSet(try row.json("policies").value)))
-            }
+        let rows = try await database.single(
+            ClaimTasksStatement(
+                organization: organization, worker: worker, leaseSeconds: leaseSeconds, queue: queue, limit: limit))
+        var assignments: [TaskAssignment] = []
+        for row in rows {
+            let row = row.makeRandomAccess()
+            let agent = try Self.agentSpec(from: row)
+            assignments.append(
+                TaskAssignment(
+                    id: try row.value("id"), executionId: try row.value("execution_id"),
+                    organizationId: organization, queueId: try row.value("queue_id"),
+                    turn: Int(try row.value("turn_number", as: Int32.self)),
+                    attempt: Int(try row.value("attempts", as: Int32.self)),
+                    maxAttempts: Int(try row.value("max_attempts", as: Int32.self)),
+                    lease: Lease(
+                        id: try row.value("lease_id"), expiresAt: try row.value("lease_expires_at"),
+                        durationS: leaseSeconds, renewIntervalS: configuration.leaseRenewInterval.seconds),
+                    agent: agent, input: try row.json("input").value, history: [],
+                    policies: try PolicyGate.decodeSet(try row.json("policies").value)))
+        }
+        guard assignments.contains(where: { $0.turn > 1 || $0.attempt > 1 }) else { return assignments }
+        return try await database.withTenant(organization) { connection in
+            var assignments = assignments
             for index in assignments.indices where assignments[index].turn > 1 {
                 assignments[index].history = try await history(
                     execution: assignments[index].executionId, before: assignments[index].turn, on: connection)
@@ -57,6 +55,17 @@ struct TaskStore {
             }
             return assignments
         }
+    }
+
+    /// The agent columns `bosun_claim_tasks` and `bosun_submit` return.
+    static func agentSpec(from row: PostgresRandomAccessRow) throws -> AgentSpec {
+        AgentSpec(
+            id: try row.value("agent_id"), name: try row.value("agent_name"), runtime: try row.value("runtime"),
+            model: try row.value("model"), instructions: try row.value("instructions"),
+            tools: try row.json("tools").value.arrayValue ?? [],
+            mcpServers: try row.json("mcp_servers").value.objectValue ?? [:],
+            sandboxProfile: try row.value("sandbox_profile"), limits: try row.json("limits").value.objectValue ?? [:],
+            settings: try row.json("settings").value.objectValue ?? [:])
     }
 
     /// The ledger entries earlier attempts of a task recorded, in the order they happened.
@@ -537,63 +546,17 @@ extension UUID {
 
 /// The claim, prepared once per connection: parsing and planning it every time cost more than
 /// running it (measured with `log_min_duration_statement`).
+/// The claim (`bosun_claim_tasks`, migration 8), prepared once per connection.
 struct ClaimTasksStatement: PostgresPreparedStatement {
-    static let sql = """
-        WITH worker AS (
-            UPDATE workers SET last_seen_at = now()
-            WHERE id = $1 AND status = 'active'
-            RETURNING id
-        ), claimed AS (
-            UPDATE tasks t SET status = 'leased', attempts = t.attempts + 1, lease_id = gen_random_uuid(),
-                lease_expires_at = now() + make_interval(secs => $2),
-                worker_id = $1, claimed_at = now()
-            WHERE t.id IN (
-                SELECT q.id FROM tasks q
-                WHERE q.queue_id = $3 AND q.status = 'queued' AND q.available_at <= now()
-                  AND EXISTS (SELECT 1 FROM worker)
-                ORDER BY q.available_at
-                LIMIT $4
-                FOR UPDATE SKIP LOCKED)
-            RETURNING t.*
-        ), started AS (
-            -- One UPDATE per execution row: status, and the counter for the status event. A claimed
-            -- task's execution is always queued (every path that queues a task queues it too).
-            UPDATE executions e SET status = 'running', updated_at = now(), event_seq = e.event_seq + 1
-            -- `= ANY(ARRAY(...))` keeps the generic plan on the primary key; an IN join made it walk
-            -- every execution of the organization.
-            WHERE e.id = ANY(ARRAY(SELECT execution_id FROM claimed))
-            RETURNING e.id, e.event_seq, e.agent_id
-        ), recorded AS (
-            INSERT INTO state_transitions (organization_id, execution_id, turn_number, from_status, to_status,
-                                           reason, decider)
-            SELECT bosun_current_org(), c.execution_id, c.turn_number, 'queued', 'running',
-                   'a worker claimed the task (attempt ' || c.attempts || ')', 'system'
-            FROM claimed c
-        ), evented AS (
-            INSERT INTO execution_events (organization_id, execution_id, seq, task_id, type, data)
-            SELECT bosun_current_org(), s.id, s.event_seq, c.id, 'status',
-                   jsonb_build_object('status', 'running', 'worker_id', $1::text, 'turn', c.turn_number,
-                                      'attempt', c.attempts, 'task_id', c.id::text)
-            FROM started s JOIN claimed c ON c.execution_id = s.id
-        )
-        SELECT c.id, c.execution_id, c.queue_id, c.turn_number, c.attempts, c.max_attempts, c.lease_id,
-               c.lease_expires_at, c.input::text AS input,
-               a.id AS agent_id, a.name AS agent_name, a.runtime, a.model, a.instructions,
-               a.tools::text AS tools, a.mcp_servers::text AS mcp_servers, a.sandbox_profile,
-               a.limits::text AS limits, a.settings::text AS settings,
-               bosun_policy_set(a.id, c.queue_id)::text AS policies,
-               pg_notify('bosun', 'event:' || c.execution_id::text) IS NULL AS notified
-        FROM claimed c
-        JOIN started s ON s.id = c.execution_id
-        JOIN agents a ON a.id = s.agent_id
-        """
+    static let sql = "SELECT * FROM bosun_claim_tasks($1, $2, $3, $4, $5)"
 
     typealias Row = PostgresRow
+    var organization: UUID
     var worker: UUID
     var leaseSeconds: Double
     var queue: UUID
     var limit: Int
 
-    func makeBindings() throws -> PostgresBindings { try binds(worker, leaseSeconds, queue, limit) }
+    func makeBindings() throws -> PostgresBindings { try binds(organization, worker, leaseSeconds, queue, limit) }
     func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }

@@ -15,7 +15,8 @@ struct PolicyGate: Sendable {
     let logger: Logger
 
     static func decodeSet(_ value: JSONValue) throws -> [PolicySnapshot] {
-        try JSONValue.decode([PolicySnapshot].self, from: value)
+        if value == .array([]) { return [] }
+        return try JSONValue.decode([PolicySnapshot].self, from: value)
     }
 
     /// Tokens (input + output) and dollars the organization used since midnight UTC.
@@ -93,30 +94,4 @@ struct PolicyGate: Sendable {
 
 extension Duration {
     var milliseconds64: Int64 { Int64(milliseconds.rounded(.up)) }
-}
-
-/// What the policy decision for a new execution needs to know about where it will run.
-struct PolicyContext: Sendable {
-    var policies: [PolicySnapshot]
-    var environment: UUID?
-    var teams: [UUID]
-
-    /// One round trip: the applicable policies, the queue's environment, the agent's teams.
-    static func load(agent: UUID, queue: UUID, on connection: PostgresConnection, logger: Logger) async throws
-        -> PolicyContext
-    {
-        let rows = try await connection.query(
-            """
-            SELECT bosun_policy_set(\(agent), \(queue))::text AS policies,
-                   (SELECT environment_id FROM task_queues WHERE id = \(queue)) AS environment_id,
-                   ARRAY(SELECT id FROM teams WHERE \(agent) = ANY(member_agent_ids) ORDER BY id) AS team_ids
-            """, logger: logger)
-        for try await row in rows {
-            let row = row.makeRandomAccess()
-            return PolicyContext(
-                policies: try PolicyGate.decodeSet(try row.json("policies").value),
-                environment: try row.value("environment_id"), teams: try row.value("team_ids"))
-        }
-        return PolicyContext(policies: [], environment: nil, teams: [])
-    }
 }

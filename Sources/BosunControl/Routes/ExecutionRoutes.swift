@@ -97,66 +97,108 @@ struct ExecutionRoutes {
             throw APIError.invalidBody("'idempotency_key' must be 1 to 200 characters")
         }
         let routing = body.routing ?? .auto
-        enum Outcome {
-            case done(Execution, created: Bool)
-            case denied(PolicyDecision, input: JSONValue)
+        if routing.strategy == .specificQueue, routing.queueId == nil {
+            throw APIError.invalidBody("SPECIFIC_QUEUE routing needs 'routing.queue_id'")
         }
-        let outcome = try await database.withTenant(principal.organizationId) { connection -> Outcome in
-            if let key = body.idempotencyKey, let existing = try await find(idempotencyKey: key, on: connection) {
-                return .done(existing, created: false)
+        if routing.strategy == .environment, routing.environmentId == nil {
+            throw APIError.invalidBody("ENVIRONMENT routing needs 'routing.environment_id'")
+        }
+        let organization = principal.organizationId
+        let dispatcher = services.dispatcher
+        let cacheKey = SubmitDecisions.Key(
+            organization: organization, agent: agentId, actor: principal.actor, routing: routing)
+        // A decision made earlier on the same context lets the submit happen in one round trip;
+        // the database checks the context's fingerprint in the statement that writes.
+        var decided = services.submitDecisions.decision(for: cacheKey)
+        for _ in 0..<3 {
+            let reservation = if let decided { await dispatcher.reserve(queue: decided.queue) } else { nil as Dispatcher.Reservation? }
+            let row: PostgresRandomAccessRow
+            do {
+                guard
+                    let first = try await database.single(
+                        SubmitStatement(
+                            bindings: try binds(
+                                organization, agentId, routing.strategy.rawValue, routing.queueId,
+                                routing.environmentId, body.idempotencyKey, decided?.fingerprint, decided?.audited,
+                                body.input.jsonText, services.configuration.maxAttempts,
+                                "submitted (\(routing.strategy.rawValue) routing)", principal.actor,
+                                (body.messageStrategy ?? .enqueue).rawValue, dispatcher.origin, reservation?.worker,
+                                services.tasks.leaseSeconds))
+                    ).first
+                else { throw APIError(.internalServerError, "internal", "the submit returned nothing") }
+                row = first.makeRandomAccess()
+            } catch {
+                if let reservation { await dispatcher.release(reservation) }
+                throw error
             }
-            let agentRows = try await connection.query(
-                "SELECT \(unescaped: ResourceRoutes.agentColumns) FROM agents WHERE id = \(agentId)", logger: logger)
-            var found: Agent?
-            for try await row in agentRows { found = try ResourceRoutes.agent(from: row) }
-            guard let agent = found else { throw APIError.notFound("agent", agentId) }
-            let queue = try await route(routing, runtime: agent.runtime.rawValue, on: connection)
-
-            // Policy, before anything is written: what applies to this agent on this queue.
-            let spec = agent.spec
-            let context = try await PolicyContext.load(agent: agent.id, queue: queue, on: connection, logger: logger)
-            let gate = PolicyGate(configuration: services.configuration, logger: logger)
-            var today: PolicyEvaluator.Usage?
-            let needsUsage = services.configuration.opaURL != nil
-                || ((try? PolicyEvaluator(context.policies))?.hasOrganizationQuota ?? false)
-            if needsUsage { today = try await PolicyGate.organizationUsageToday(on: connection, logger: logger) }
-            let input = PolicyInput.execution(
-                organization: principal.organizationId, principal: principal.actor, agent: spec, queue: queue,
-                environment: context.environment, teams: context.teams, organizationToday: today)
-            let decision = await gate.decideExecution(
-                policies: context.policies, agent: spec, input: input, organizationToday: today)
-            guard decision.isAllowed else { return .denied(decision, input: input) }
-            var audited = decision.json.objectValue ?? [:]
-            audited["input"] = input
-            // Everything a new execution needs, in one statement: the row, its first task, the
-            // transition, the first event, the audit entry and the wake-ups (sent at commit).
-            let rows = try await connection.execute(
-                CreateExecutionStatement(
-                    bindings: try binds(
-                        agentId, body.input.jsonText, routing.strategy.rawValue, routing.queueId, routing.environmentId,
-                        queue, body.idempotencyKey, services.configuration.maxAttempts,
-                        "submitted (\(routing.strategy.rawValue) routing)", principal.actor,
-                        JSONValue.object(audited).jsonText, (body.messageStrategy ?? .enqueue).rawValue)),
-                logger: logger)
-            var created: Execution?
-            for try await row in rows { created = try Self.execution(from: row) }
-            guard let execution = created else {
+            let outcome: String = try row.value("outcome")
+            if outcome == "created" {
+                let execution = try Self.execution(from: row)
+                try await dispatch(execution, row: row, reservation: reservation, input: body.input)
+                return (execution, true)
+            }
+            if let reservation { await dispatcher.release(reservation) }
+            switch outcome {
+            case "decide":
+                decided = try await decide(row, principal: principal, agentId: agentId, key: cacheKey)
+            case "existing":
+                return (try await get(organization, try row.value("existing_id")), false)
+            case "conflict":
                 // A concurrent request with the same idempotency key won the race.
-                if let key = body.idempotencyKey, let existing = try await find(idempotencyKey: key, on: connection) {
-                    return .done(existing, created: false)
+                if let key = body.idempotencyKey,
+                    let existing = try await database.withTenant(organization, { try await find(idempotencyKey: key, on: $0) })
+                {
+                    return (existing, false)
                 }
                 throw APIError(.internalServerError, "internal", "the execution was not created")
+            case "agent-not-found":
+                throw APIError.notFound("agent", agentId)
+            case "queue-not-found":
+                throw APIError.notFound("queue", routing.queueId ?? agentId)
+            case "environment-not-found":
+                throw APIError.notFound("environment", routing.environmentId ?? agentId)
+            default:
+                throw APIError(
+                    .unprocessableContent, "no-queue",
+                    routing.strategy == .environment
+                        ? "environment \((routing.environmentId ?? agentId).lowercased) has no task queue"
+                        : "the organization has no task queue; create one first")
             }
-            return .done(execution, created: true)
         }
-        switch outcome {
-        case .done(let execution, let created):
-            return (execution, created)
-        case .denied(let decision, let input):
-            // Written in its own transaction: the one above rolled back with nothing created.
+        var error = APIError.unavailable("the agent's policies or routing changed during the submit; retry")
+        error.headers[.retryAfter] = "1"
+        throw error
+    }
+
+    /// The policy decision for a new execution, on the context `bosun_submit` returned. A denial
+    /// is audited and thrown; an allowance is returned (and remembered when it depends on nothing
+    /// but that context: no quota usage, no external OPA).
+    private func decide(_ row: PostgresRandomAccessRow, principal: Principal, agentId: UUID, key: SubmitDecisions.Key)
+        async throws -> SubmitDecisions.Decision
+    {
+        let organization = principal.organizationId
+        let spec = try TaskStore.agentSpec(from: row)
+        let queue: UUID = try row.value("queue_id")
+        let policies = try PolicyGate.decodeSet(try row.json("policies").value)
+        let gate = PolicyGate(configuration: services.configuration, logger: logger)
+        var today: PolicyEvaluator.Usage?
+        let needsUsage = services.configuration.opaURL != nil
+            || ((try? PolicyEvaluator(policies))?.hasOrganizationQuota ?? false)
+        if needsUsage {
+            today = try await database.withTenant(organization) { connection in
+                try await PolicyGate.organizationUsageToday(on: connection, logger: logger)
+            }
+        }
+        let input = PolicyInput.execution(
+            organization: organization, principal: principal.actor, agent: spec, queue: queue,
+            environment: try row.value("environment_id"), teams: try row.value("team_ids"), organizationToday: today)
+        let decision = await gate.decideExecution(policies: policies, agent: spec, input: input, organizationToday: today)
+        guard decision.isAllowed else {
+            services.submitDecisions.forget(key)
+            // Audited on its own: nothing was created.
             var details = decision.json.objectValue ?? [:]
             details["input"] = input
-            try await database.withTenant(principal.organizationId) { connection in
+            try await database.withTenant(organization) { connection in
                 try await ExecutionJournal(connection: connection, logger: logger).audit(
                     actor: principal.actor, action: "policy.deny", targetType: "agent", targetId: agentId,
                     details: .object(details))
@@ -165,45 +207,45 @@ struct ExecutionRoutes {
             error.policy = decision.json
             throw error
         }
+        var audited = decision.json.objectValue ?? [:]
+        audited["input"] = input
+        let allowed = SubmitDecisions.Decision(
+            fingerprint: try row.value("fingerprint"), audited: JSONValue.object(audited).jsonText, queue: queue)
+        if needsUsage {
+            services.submitDecisions.forget(key)
+        } else {
+            services.submitDecisions.remember(allowed, for: key)
+        }
+        return allowed
     }
 
-    /// Picks the queue for a new execution.
-    ///
-    /// AUTO and ENVIRONMENT prefer the least-loaded queue that has a live worker for the agent's
-    /// runtime (load = open tasks per slot). With no live worker they fall back to the `default`
-    /// queue (or the oldest one) so the execution waits for a worker instead of failing.
-    func route(_ routing: Routing, runtime: String, on connection: PostgresConnection) async throws -> UUID {
-        switch routing.strategy {
-        case .specificQueue:
-            guard let queue = routing.queueId else {
-                throw APIError.invalidBody("SPECIFIC_QUEUE routing needs 'routing.queue_id'")
-            }
-            let rows = try await connection.query("SELECT id FROM task_queues WHERE id = \(queue)", logger: logger)
-            for try await id in rows.decode(UUID.self) { return id }
-            throw APIError.notFound("queue", queue)
-        case .environment, .auto:
-            let environment = routing.strategy == .environment ? routing.environmentId : nil
-            if routing.strategy == .environment {
-                guard let environment else {
-                    throw APIError.invalidBody("ENVIRONMENT routing needs 'routing.environment_id'")
-                }
-                try await connection.requireRow("environments", id: environment, what: "environment", logger: logger)
-            }
-            let live = try await connection.execute(
-                LeastLoadedQueueStatement(runtime: runtime, environment: environment), logger: logger)
-            for try await id in live { return id }
-            let fallback = try await connection.query(
-                """
-                SELECT id FROM task_queues WHERE (\(environment)::uuid IS NULL OR environment_id = \(environment))
-                ORDER BY (name = 'default') DESC, created_at LIMIT 1
-                """, logger: logger)
-            for try await id in fallback.decode(UUID.self) { return id }
-            throw APIError(
-                .unprocessableContent, "no-queue",
-                environment == nil
-                    ? "the organization has no task queue; create one first"
-                    : "environment \(environment!.lowercased) has no task queue")
+    /// After a submit committed: hands the leased task to the reserved poller, or wakes one.
+    private func dispatch(
+        _ execution: Execution, row: PostgresRandomAccessRow, reservation: Dispatcher.Reservation?, input: JSONValue
+    ) async throws {
+        let dispatcher = services.dispatcher
+        guard let reservation else {
+            // This process's own pollers are woken now; its NOTIFY, marked with `origin`, is for the others.
+            await dispatcher.wake(queue: execution.queueId, count: 1)
+            return
         }
+        guard let leaseId: UUID = try row.value("lease_id"), let expiresAt: Date = try row.value("lease_expires_at") else {
+            // The worker stopped being active meanwhile (or polls another queue): the task was queued.
+            await dispatcher.release(reservation)
+            await dispatcher.wake(queue: execution.queueId, count: 1)
+            return
+        }
+        let configuration = services.configuration
+        await dispatcher.handOff(
+            reservation,
+            task: TaskAssignment(
+                id: try row.value("task_id"), executionId: execution.id, organizationId: execution.organizationId,
+                queueId: execution.queueId, turn: 1, attempt: 1, maxAttempts: configuration.maxAttempts,
+                lease: Lease(
+                    id: leaseId, expiresAt: expiresAt, durationS: configuration.leaseDuration.seconds,
+                    renewIntervalS: configuration.leaseRenewInterval.seconds),
+                agent: try TaskStore.agentSpec(from: row), input: input, history: [],
+                policies: try PolicyGate.decodeSet(try row.json("policies").value)))
     }
 
     // MARK: read
@@ -215,8 +257,11 @@ struct ExecutionRoutes {
         """
 
     static func execution(from row: PostgresRow) throws -> Execution {
-        let row = row.makeRandomAccess()
-        return Execution(
+        try execution(from: row.makeRandomAccess())
+    }
+
+    static func execution(from row: PostgresRandomAccessRow) throws -> Execution {
+        Execution(
             id: try row.value("id"), organizationId: try row.value("organization_id"),
             agentId: try row.value("agent_id"), teamId: try row.value("team_id"),
             status: ExecutionStatus(rawValue: try row.value("status")) ?? .failed, input: try row.json("input").value,
@@ -635,64 +680,16 @@ struct ExecutionRoutes {
     }
 }
 
-/// The submit, prepared once per connection (see `ClaimTasksStatement`).
-struct CreateExecutionStatement: PostgresPreparedStatement {
+/// The submit (`bosun_submit`, migration 8), prepared once per connection.
+struct SubmitStatement: PostgresPreparedStatement {
     static let sql = """
-        WITH execution AS (
-            INSERT INTO executions (organization_id, agent_id, status, input, routing_strategy,
-                                    routing_queue_id, routing_environment_id, queue_id, idempotency_key,
-                                    event_seq, message_strategy)
-            VALUES (bosun_current_org(), $1, 'queued', $2::jsonb, $3, $4, $5, $6, $7, 1, $12)
-            ON CONFLICT (organization_id, idempotency_key) DO NOTHING
-            RETURNING *
-        ), task AS (
-            INSERT INTO tasks (organization_id, execution_id, queue_id, turn_number, status, input,
-                               max_attempts)
-            SELECT organization_id, id, queue_id, 1, 'queued', input, $8 FROM execution
-        ), transition AS (
-            INSERT INTO state_transitions (organization_id, execution_id, turn_number, from_status,
-                                           to_status, reason, decider)
-            SELECT organization_id, id, 1, 'new', 'queued', $9, 'system' FROM execution
-        ), event AS (
-            INSERT INTO execution_events (organization_id, execution_id, seq, type, data)
-            SELECT organization_id, id, 1, 'status',
-                   jsonb_build_object('status', 'queued', 'queue_id', queue_id::text, 'turn', 1)
-            FROM execution
-        ), audit AS (
-            INSERT INTO audit_log (organization_id, actor, action, target_type, target_id, details)
-            SELECT organization_id, $10, 'execution.create', 'execution', id::text,
-                   jsonb_build_object('agent_id', agent_id::text, 'queue_id', queue_id::text, 'policy', $11::jsonb)
-            FROM execution
-        )
-        SELECT \(ExecutionRoutes.executionColumns),
-               pg_notify('bosun', 'task:' || queue_id::text || ':1') IS NULL AS task_notified,
-               pg_notify('bosun', 'event:' || id::text) IS NULL AS event_notified
-        FROM execution
+        SELECT * FROM bosun_submit($1::uuid, $2::uuid, $3::text, $4::uuid, $5::uuid, $6::text, $7::text,
+                                   $8::text::jsonb, $9::text::jsonb, $10::bigint, $11::text, $12::text, $13::text,
+                                   $14::text, $15::uuid, $16::float8)
         """
 
     typealias Row = PostgresRow
     let bindings: PostgresBindings
     func makeBindings() throws -> PostgresBindings { bindings }
     func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
-}
-
-/// AUTO / ENVIRONMENT routing: the least-loaded queue with a live worker for the runtime.
-struct LeastLoadedQueueStatement: PostgresPreparedStatement {
-    static let sql = """
-        SELECT q.id FROM task_queues q
-        JOIN workers w ON w.queue_id = q.id AND w.status = 'active'
-             AND w.last_seen_at > now() - interval '90 seconds' AND $1 = ANY(w.runtimes)
-        WHERE ($2::uuid IS NULL OR q.environment_id = $2)
-        GROUP BY q.id, q.created_at
-        ORDER BY (SELECT count(*) FROM tasks t WHERE t.queue_id = q.id AND t.status IN ('queued', 'leased'))::float
-                 / GREATEST(sum(w.slots), 1), q.created_at
-        LIMIT 1
-        """
-
-    typealias Row = UUID
-    var runtime: String
-    var environment: UUID?
-
-    func makeBindings() throws -> PostgresBindings { try binds(runtime, environment) }
-    func decodeRow(_ row: PostgresRow) throws -> UUID { try row.decode(UUID.self) }
 }

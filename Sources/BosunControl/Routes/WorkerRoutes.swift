@@ -50,6 +50,16 @@ struct WorkerRoutes {
             }
             let tasks = try await poll(principal.organizationId, worker: worker, queue: queue, body)
             if tasks.isEmpty { return Response(status: .noContent) }
+            if Task.isCancelled {
+                // The poll's connection went away while it waited: give its tasks back at once
+                // instead of leaving them leased to a worker that never hears of them.
+                for task in tasks {
+                    _ = try? await services.tasks.release(
+                        organization: principal.organizationId, task: task.id, worker: worker,
+                        request: ReleaseTaskRequest(leaseId: task.lease.id, reason: "the poll ended before the task was delivered"))
+                }
+                return Response(status: .noContent)
+            }
             return try JSONResponse(PollResponse(tasks: tasks)).response(from: request, context: context)
         }
         group.post("workers/:id/drain") { _, context in
@@ -354,7 +364,11 @@ struct WorkerRoutes {
             let reason = await dispatcher.wait(
                 queue: queue, worker: worker, since: generation,
                 timeout: min(remaining, configuration.pollFallbackInterval))
-            if reason == .drain || Task.isCancelled { return [] }
+            switch reason {
+            case .handedOff(let task): return [task]
+            case .drain: return []
+            case .work, .timeout: if Task.isCancelled { return [] }
+            }
         }
     }
 
