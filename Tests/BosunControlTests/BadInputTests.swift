@@ -1,7 +1,10 @@
 import BosunControl
+import BosunLogging
 import BosunProtocol
 import BosunTestSupport
 import Foundation
+import Glibc
+import Logging
 import Testing
 
 @Suite struct BadInputTests {
@@ -174,6 +177,44 @@ import Testing
 
     /// PostgreSQL cannot store U+0000 (found by schemathesis): a user's request that has one is
     /// a clear 400; a worker's report (tool output may be binary) is stored with U+FFFD instead.
+    @Test func aClientThatLeavesMidRequestIsNotAServerError() async throws {
+        // A worker cancels an event upload when its turn ends: the server sees the body end
+        // early. That is the client's doing: answered 400 and logged as such, not as a 500.
+        let ring = LogRing(capacity: 500)
+        var logger = Logger(label: "bosun-test") { label in
+            RingLogHandler(wrapping: SilentLogHandler(), ring: ring, label: label)
+        }
+        logger.logLevel = .info
+        let server = try await TestServer.start(logger: logger)
+        defer { Task { await server.stop() } }
+        let tenant = try await Tenant.create(on: server)
+        let (registration, _) = try await tenant.registerWorker()
+        let path = "/api/v1/workers/\(registration.workerId.uuidString.lowercased())/poll"
+        let request = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(registration.token)\r\n"
+            + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"slots\": 1"
+        let socket = try #require(Self.connect(port: server.port))
+        _ = request.utf8CString.withUnsafeBufferPointer { write(socket, $0.baseAddress, $0.count - 1) }
+        try await Task.sleep(for: .milliseconds(100))
+        close(socket)
+        let line = try await eventually("the request is logged") {
+            ring.tail().first { $0.contains("http.path=\(path)") }
+        }
+        #expect(line.contains("http.status=400"), "\(line)")
+        #expect(!ring.tail().contains { $0.contains("request failed") })
+    }
+
+    static func connect(port: Int) -> Int32? {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return connected == 0 ? socket : nil
+    }
+
     @Test func aNULCharacterIsRefusedFromUsersAndCleanedFromWorkers() async throws {
         let server = try await TestServer.shared()
         let tenant = try await Tenant.create(on: server)
@@ -194,4 +235,15 @@ import Testing
             .decode(ExecutionEventPage.self)
         #expect(page.events.first { $0.type == "ToolCallCompleted" }?.data["result"] == "bin\u{FFFD}ary")
     }
+}
+
+/// Keeps its level and metadata and writes nothing: the ring around it is what the test reads.
+struct SilentLogHandler: LogHandler {
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {}
 }

@@ -17,11 +17,12 @@ public final class TestServer: Sendable {
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    public static func start(_ adjust: @Sendable (inout ControlConfiguration) -> Void = { _ in }) async throws
-        -> TestServer
-    {
+    /// `logger` receives the server's own log (tests that check what it logs pass a capturing one).
+    public static func start(
+        logger: Logger = TestEnvironment.logger, _ adjust: @Sendable (inout ControlConfiguration) -> Void = { _ in }
+    ) async throws -> TestServer {
         let configuration = try TestEnvironment.configuration(adjust)
-        let server = try await ControlServer(configuration: configuration, logger: TestEnvironment.logger)
+        let server = try await ControlServer(configuration: configuration, logger: logger)
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         let app = server.makeApplication { port in portContinuation.yield(port) }
         // Stopped gracefully, not by cancellation: a connection accepted while a cancelled server

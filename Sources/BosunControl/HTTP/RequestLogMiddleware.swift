@@ -2,9 +2,9 @@ import BosunProtocol
 import Foundation
 import HTTPTypes
 import Hummingbird
-import NIOCore
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// Outermost middleware: gives each request an id (`X-Request-Id`, echoed back), logs one
 /// structured line per request, and turns every error into a problem+json reply so no client
@@ -73,6 +73,10 @@ struct RequestLogMiddleware: RouterMiddleware {
                 error.status == .notFound
                 ? "no such route" : (error.body ?? error.status.reasonPhrase)
             return APIError(error.status, code, detail)
+        case is HTTPParserError:
+            // Mostly a client that went away mid-request (a worker cancelling an upload when its
+            // turn ended): nobody reads this answer, and it is not the server's failure.
+            return APIError(.badRequest, "incomplete-request", "the request ended before it was complete")
         case is NIOTooManyBytesError:
             return APIError(.contentTooLarge, "body-too-large", "the request body is larger than the server accepts")
         case let error as DecodingError:
