@@ -17,7 +17,8 @@ enum Notifications {
 
     /// Sends `payload` when the surrounding transaction commits.
     static func send(_ payload: String, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("SELECT pg_notify(\(channel), \(payload))", logger: logger)
+        let rows = try await connection.execute(NotifyStatement(payload: payload), logger: logger)
+        for try await _ in rows {}
     }
 }
 
@@ -110,4 +111,13 @@ public struct NotificationListener: Service {
         }
         return bytes
     }
+}
+
+/// `pg_notify` on Bosun's channel, prepared once per connection (it runs with most writes).
+struct NotifyStatement: PostgresPreparedStatement {
+    static let sql = "SELECT pg_notify('\(Notifications.channel)', $1::text)"
+    typealias Row = Void
+    var payload: String
+    func makeBindings() throws -> PostgresBindings { try binds(payload) }
+    func decodeRow(_ row: PostgresRow) throws {}
 }

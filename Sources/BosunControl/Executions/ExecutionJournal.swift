@@ -18,11 +18,10 @@ struct ExecutionJournal {
     ) async throws -> Int64 {
         guard !events.isEmpty else { return 0 }
         // The counter row lock orders concurrent appenders; sequence numbers stay gap-free.
-        let rows = try await connection.query(
-            "UPDATE executions SET event_seq = event_seq + \(events.count) WHERE id = \(execution) RETURNING event_seq",
-            logger: logger)
+        let rows = try await connection.execute(
+            ReserveEventSeqsStatement(count: events.count, execution: execution), logger: logger)
         var last: Int64 = 0
-        for try await (value) in rows.decode(Int64.self) { last = value }
+        for try await value in rows { last = value }
         let first = last - Int64(events.count) + 1
         let seqs = (0..<Int64(events.count)).map { first + $0 }
         // 0 stands for "no source sequence" (system events); NULLIF turns it back into NULL.
@@ -31,14 +30,10 @@ struct ExecutionJournal {
         let datas = events.map(\.data.jsonText)
         let now = Date()
         let stamps = events.map { $0.ts ?? now }
-        try await connection.query(
-            """
-            INSERT INTO execution_events (organization_id, execution_id, seq, task_id, attempt, source_seq, type, data, ts)
-            SELECT bosun_current_org(), \(execution), s.seq, \(taskId), \(attempt), NULLIF(s.source_seq, 0), s.type,
-                   s.data::jsonb, s.ts
-            FROM unnest(\(seqs)::bigint[], \(sources)::integer[], \(types)::text[], \(datas)::text[],
-                        \(stamps)::timestamptz[]) AS s(seq, source_seq, type, data, ts)
-            """, logger: logger)
+        let inserted = try await connection.execute(
+            InsertEventsStatement(
+                bindings: try binds(execution, taskId, attempt, seqs, sources, types, datas, stamps)), logger: logger)
+        for try await _ in inserted {}
         try await Notifications.send(Notifications.event(execution: execution), on: connection, logger: logger)
         return last
     }
@@ -104,4 +99,29 @@ struct ExecutionJournal {
         guard let id else { throw APIError(.internalServerError, "internal", "the task was not created") }
         return id
     }
+}
+
+/// Takes `count` event sequence numbers of an execution; the row lock orders concurrent appenders.
+struct ReserveEventSeqsStatement: PostgresPreparedStatement {
+    static let sql = "UPDATE executions SET event_seq = event_seq + $1::bigint WHERE id = $2::uuid RETURNING event_seq"
+    typealias Row = Int64
+    var count: Int
+    var execution: UUID
+    func makeBindings() throws -> PostgresBindings { try binds(count, execution) }
+    func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
+}
+
+/// A batch of events in one statement; a source sequence of 0 stands for none (system events).
+struct InsertEventsStatement: PostgresPreparedStatement {
+    static let sql = """
+        INSERT INTO execution_events (organization_id, execution_id, seq, task_id, attempt, source_seq, type, data, ts)
+        SELECT bosun_current_org(), $1::uuid, s.seq, $2::uuid, $3::bigint, NULLIF(s.source_seq, 0), s.type,
+               s.data::jsonb, s.ts
+        FROM unnest($4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[])
+             AS s(seq, source_seq, type, data, ts)
+        """
+    typealias Row = Void
+    let bindings: PostgresBindings
+    func makeBindings() throws -> PostgresBindings { bindings }
+    func decodeRow(_ row: PostgresRow) throws {}
 }
