@@ -5,15 +5,21 @@ public struct PollRequest: Codable, Sendable, Equatable {
     public var slots: Int
     /// How long to wait for work, in seconds; the server caps it at `poll.max_wait_s`.
     public var waitS: Double?
+    /// The tasks the worker is running now. A task leased to this worker that is not among them
+    /// was handed out in a poll reply the worker never received, and is given back at once
+    /// rather than when its lease runs out. Absent: the server checks nothing.
+    public var heldTaskIds: [UUID]?
 
-    public init(slots: Int, waitS: Double? = nil) {
+    public init(slots: Int, waitS: Double? = nil, heldTaskIds: [UUID]? = nil) {
         self.slots = slots
         self.waitS = waitS
+        self.heldTaskIds = heldTaskIds
     }
 
     enum CodingKeys: String, CodingKey {
         case slots
         case waitS = "wait_s"
+        case heldTaskIds = "held_task_ids"
     }
 }
 

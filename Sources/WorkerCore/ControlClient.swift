@@ -65,12 +65,15 @@ public struct ControlClient: Sendable {
         try await call(.POST, "/api/v1/workers/\(worker.lowercased)/token", credential: apiKey, body: EmptyBody())
     }
 
-    /// A long poll: `[]` when the wait ended empty (204).
-    public func poll(token: String, worker: UUID, slots: Int, wait: Double) async throws -> [TaskAssignment] {
+    /// A long poll: `[]` when the wait ended empty (204). `held` names the tasks the worker runs,
+    /// so the control API can give back any it leased in a reply that never arrived.
+    public func poll(token: String, worker: UUID, slots: Int, wait: Double, held: [UUID]? = nil) async throws
+        -> [TaskAssignment]
+    {
         let timeout = requestTimeout + .milliseconds(Int64(wait * 1000))
         let reply: PollResponse? = try await call(
             .POST, "/api/v1/workers/\(worker.lowercased)/poll", credential: token,
-            body: PollRequest(slots: slots, waitS: wait), timeout: timeout, allowEmpty: true)
+            body: PollRequest(slots: slots, waitS: wait, heldTaskIds: held), timeout: timeout, allowEmpty: true)
         return reply?.tasks ?? []
     }
 

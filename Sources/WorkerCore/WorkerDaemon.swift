@@ -258,9 +258,12 @@ public final class WorkerDaemon: Sendable {
             let worker = registration.workerId
             let session = self.session
             let client = self.client
+            // Polls are sequential, so a task leased to this worker and not held now was in a
+            // reply that never arrived; the control API gives it back (`held_task_ids`).
+            let held = Array(await state.active)
             let poll = Task {
                 try await session.withToken { token in
-                    try await client.poll(token: token, worker: worker, slots: free, wait: wait)
+                    try await client.poll(token: token, worker: worker, slots: free, wait: wait, held: held)
                 }
             }
             await control.setPoll(poll)

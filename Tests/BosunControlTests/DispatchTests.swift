@@ -111,6 +111,38 @@ import Testing
         #expect(claimed.map(\.executionId) == [queued.id])
     }
 
+    @Test func aTaskWhosePollReplyWasLostIsGivenBackByTheWorkersNextPoll() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let (registration, worker) = try await tenant.registerWorker(slots: 2)
+        let path = "/api/v1/workers/\(registration.workerId.uuidString.lowercased())/poll"
+        func poll(holding held: [UUID]?, wait: Double) async throws -> [TaskAssignment] {
+            let reply = try await worker.post(path, PollRequest(slots: 2, waitS: wait, heldTaskIds: held))
+            return reply.status == 204 ? [] : try reply.decode(PollResponse.self).tasks
+        }
+        let execution = try await tenant.submit(agent: agent.id)
+        // This reply is "lost": the worker never learns of the task.
+        let lost = try #require(try await poll(holding: nil, wait: 2).first)
+        // A poll that says nothing about what it holds (an older worker) changes nothing, and
+        // neither does one that holds the task.
+        #expect(try await poll(holding: nil, wait: 0).isEmpty)
+        #expect(try await poll(holding: [lost.id], wait: 0).isEmpty)
+        // One that does not hold it gets it back at once, as a new attempt with a new lease.
+        let again = try await poll(holding: [], wait: 5)
+        #expect(again.map(\.id) == [lost.id])
+        #expect(again.first?.attempt == 2)
+        #expect(again.first?.lease.id != lost.lease.id)
+        #expect(again.first?.maxAttempts == lost.maxAttempts + 1)
+        let stale = try await worker.post(
+            "/api/v1/tasks/\(lost.id.uuidString.lowercased())/renew", RenewLeaseRequest(leaseId: lost.lease.id))
+        #expect(stale.status == 409)
+        let transitions = try await tenant.admin.get("/api/v1/executions/\(execution.id.uuidString.lowercased())/transitions")
+            .decode(StateTransitionList.self)
+        #expect(transitions.items.map(\.to) == ["queued", "running", "queued", "running"])
+        #expect(transitions.items[2].reason.contains("poll reply never reached the worker"))
+    }
+
     @Test func anEmptyPollEndsWith204AfterItsWait() async throws {
         let server = try await TestServer.shared()
         let tenant = try await Tenant.create(on: server)

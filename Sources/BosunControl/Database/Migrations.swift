@@ -47,6 +47,7 @@ enum Migrations {
         Migration(version: 8, name: "one-statement submit and claim", sql: hotPathFunctions),
     ]
 
+
     /// The dispatch hot path (submit and claim) as functions that each run as one statement with
     /// no explicit transaction: the function enters the tenant itself (the application role and
     /// the organization, both transaction-local, so they end with the statement's own implicit
@@ -281,12 +282,20 @@ enum Migrations {
         -- and the agent and its policy set (read once per agent and queue) returned with each.
         -- Row by row through primary keys: one statement over all claimed executions was planned
         -- (generic plan, small-table statistics) as a scan of every execution of the organization.
+        -- Lost poll replies: a poll names the tasks its worker holds (`p_held`); the tasks leased
+        -- to that worker that it does not hold come first, flagged `orphaned`: their poll reply
+        -- never reached it (the control API died after the claim committed, or the connection
+        -- did), and the control API gives them back at once instead of after the lease. Polls are
+        -- sequential per worker, so every task a poll did not return was in an earlier reply that
+        -- the worker either received (and holds until its result is stored) or lost.
+        CREATE INDEX tasks_leased_per_worker ON tasks (worker_id) WHERE status = 'leased';
         CREATE FUNCTION bosun_claim_tasks(p_org uuid, p_worker uuid, p_lease_s double precision, p_queue uuid,
-                                          p_limit bigint)
+                                          p_limit bigint, p_held uuid[])
             RETURNS TABLE (id uuid, execution_id uuid, queue_id uuid, turn_number integer, attempts integer,
                            max_attempts integer, lease_id uuid, lease_expires_at timestamptz, input text,
                            agent_id uuid, agent_name text, runtime text, model text, instructions text, tools text,
-                           mcp_servers text, sandbox_profile text, limits text, settings text, policies text)
+                           mcp_servers text, sandbox_profile text, limits text, settings text, policies text,
+                           orphaned boolean)
             LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp
             AS $$
             #variable_conflict use_column
@@ -306,6 +315,24 @@ enum Migrations {
                 IF NOT FOUND THEN
                     RETURN;
                 END IF;
+                IF p_held IS NOT NULL THEN
+                    FOR c IN
+                        SELECT * FROM tasks t
+                        WHERE t.worker_id = p_worker AND t.status = 'leased' AND t.id <> ALL(p_held)
+                    LOOP
+                        id := c.id;
+                        execution_id := c.execution_id;
+                        queue_id := c.queue_id;
+                        lease_id := c.lease_id;
+                        orphaned := true;
+                        RETURN NEXT;
+                    END LOOP;
+                    id := NULL;
+                    execution_id := NULL;
+                    queue_id := NULL;
+                    lease_id := NULL;
+                END IF;
+                orphaned := false;
                 FOR c IN
                     UPDATE tasks t SET status = 'leased', attempts = t.attempts + 1, lease_id = gen_random_uuid(),
                         lease_expires_at = now() + make_interval(secs => p_lease_s),

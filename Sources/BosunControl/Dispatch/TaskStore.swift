@@ -19,13 +19,24 @@ struct TaskStore {
     /// Claims up to `limit` queued tasks of the worker's queue in one statement (one round trip,
     /// no explicit transaction). A later turn's history and a retried attempt's ledger and
     /// approvals are read afterwards; the lease already makes those rows the worker's.
-    func claim(organization: UUID, queue: UUID, worker: UUID, limit: Int) async throws -> [TaskAssignment] {
+    /// With `held` (the tasks the worker runs), tasks leased to it that it does not hold were in a
+    /// poll reply it never received: they are given back (released) at once.
+    func claim(organization: UUID, queue: UUID, worker: UUID, limit: Int, held: [UUID]? = nil) async throws
+        -> [TaskAssignment]
+    {
         let rows = try await database.single(
             ClaimTasksStatement(
-                organization: organization, worker: worker, leaseSeconds: leaseSeconds, queue: queue, limit: limit))
+                organization: organization, worker: worker, leaseSeconds: leaseSeconds, queue: queue, limit: limit,
+                held: held))
         var assignments: [TaskAssignment] = []
         for row in rows {
             let row = row.makeRandomAccess()
+            if try row.value("orphaned", as: Bool?.self) == true {
+                try await releaseUndelivered(
+                    organization: organization, task: try row.value("id"), lease: try row.value("lease_id"),
+                    worker: worker)
+                continue
+            }
             let agent = try Self.agentSpec(from: row)
             assignments.append(
                 TaskAssignment(
@@ -481,6 +492,21 @@ struct TaskStore {
 }
 
 extension TaskStore {
+    /// A task whose poll reply never reached its worker: given back like a release (the attempt
+    /// does not count), and logged, because it means a reply was lost.
+    func releaseUndelivered(organization: UUID, task: UUID, lease: UUID, worker: UUID) async throws {
+        logger.warning(
+            "a task leased to this worker is not among those it holds: its poll reply was lost; giving it back",
+            metadata: ["bosun.task.id": "\(task)", "bosun.worker.id": "\(worker)"])
+        do {
+            _ = try await release(
+                organization: organization, task: task, worker: worker,
+                request: ReleaseTaskRequest(leaseId: lease, reason: "its poll reply never reached the worker"))
+        } catch let error as APIError where error.status == .conflict || error.status == .notFound {
+            // Finished, expired or released meanwhile: nothing left to give back.
+        }
+    }
+
     /// The worker gives the task back unfinished (a forced shutdown). It is queued again at once,
     /// and the attempt is not counted against the limit (the limit grows by one): stopping was the
     /// worker's choice, not the task's failure. Attempt numbers still only go up, because events
@@ -540,7 +566,7 @@ extension UUID {
 /// running it (measured with `log_min_duration_statement`).
 /// The claim (`bosun_claim_tasks`, migration 8), prepared once per connection.
 struct ClaimTasksStatement: PostgresPreparedStatement {
-    static let sql = "SELECT * FROM bosun_claim_tasks($1, $2, $3, $4, $5)"
+    static let sql = "SELECT * FROM bosun_claim_tasks($1::uuid, $2::uuid, $3::float8, $4::uuid, $5::bigint, $6::uuid[])"
 
     typealias Row = PostgresRow
     var organization: UUID
@@ -548,8 +574,11 @@ struct ClaimTasksStatement: PostgresPreparedStatement {
     var leaseSeconds: Double
     var queue: UUID
     var limit: Int
+    var held: [UUID]?
 
-    func makeBindings() throws -> PostgresBindings { try binds(organization, worker, leaseSeconds, queue, limit) }
+    func makeBindings() throws -> PostgresBindings {
+        try binds(organization, worker, leaseSeconds, queue, limit, held)
+    }
     func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }
 

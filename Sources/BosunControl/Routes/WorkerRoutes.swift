@@ -353,11 +353,16 @@ struct WorkerRoutes {
         let dispatcher = services.dispatcher
         let wait = min(body.waitS ?? configuration.pollMaxWait.seconds, configuration.pollMaxWait.seconds)
         let deadline = ContinuousClock.now + .milliseconds(Int64(wait * 1000))
+        var checkedHeld = false
         while true {
             if await dispatcher.isDraining(worker) { return [] }
             let generation = await dispatcher.generation(of: queue)
+            // Held tasks are checked once per poll: the tasks a later claim of this same poll
+            // leases are this poll's own.
             let tasks = try await services.tasks.claim(
-                organization: organization, queue: queue, worker: worker, limit: body.slots)
+                organization: organization, queue: queue, worker: worker, limit: body.slots,
+                held: checkedHeld ? nil : body.heldTaskIds)
+            checkedHeld = true
             if !tasks.isEmpty { return tasks }
             let remaining = deadline - .now
             if remaining <= .zero { return [] }
