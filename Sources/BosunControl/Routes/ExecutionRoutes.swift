@@ -133,9 +133,16 @@ struct ExecutionRoutes {
             }
             let outcome: String = try row.value("outcome")
             if outcome == "created" {
-                let execution = try Self.execution(from: row)
-                try await dispatch(execution, row: row, reservation: reservation, input: body.input)
-                return (execution, true)
+                do {
+                    let execution = try Self.execution(from: row)
+                    try await dispatch(execution, row: row, reservation: reservation, input: body.input)
+                    return (execution, true)
+                } catch {
+                    // Never leave the reserved poll waiting: it looks for work itself again (and
+                    // gives back a task leased to it that it never received on its next poll).
+                    if let reservation { await dispatcher.release(reservation) }
+                    throw error
+                }
             }
             if let reservation { await dispatcher.release(reservation) }
             switch outcome {
