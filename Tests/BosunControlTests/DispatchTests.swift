@@ -70,12 +70,15 @@ import Testing
     }
 
     @Test func aSubmitHandsItsTaskStraightToAWaitingPollAndQueuesItWhenNobodyWaits() async throws {
-        let server = try await TestServer.shared()
+        // Its own server, so its waiter count is this test's poll alone.
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
         let tenant = try await Tenant.create(on: server)
         let agent = try await tenant.createAgent()
         let (registration, worker) = try await tenant.registerWorker()
         let poll = Task { try await worker.poll(worker: registration.workerId, wait: 20) }
-        try await Task.sleep(for: .milliseconds(300))
+        let dispatcher = server.server.services.dispatcher
+        _ = try await eventually("the poll waits") { await dispatcher.waiterCount == 1 ? true : nil }
 
         // Leased to the waiting worker by the submit itself: the reply already says running.
         let handed = try await tenant.submit(agent: agent.id, input: "handed")

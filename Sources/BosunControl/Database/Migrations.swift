@@ -77,6 +77,14 @@ enum Migrations {
             END
             $$;
 
+        -- The agent as a task carries it (`AgentSpec`), as both functions below return it.
+        CREATE FUNCTION bosun_agent_spec(a agents)
+            RETURNS TABLE (agent_id uuid, agent_name text, runtime text, model text, instructions text, tools text,
+                           mcp_servers text, sandbox_profile text, limits text, settings text)
+            LANGUAGE sql IMMUTABLE
+            AS $$ SELECT a.id, a.name, a.runtime, a.model, a.instructions, a.tools::text, a.mcp_servers::text,
+                         a.sandbox_profile, a.limits::text, a.settings::text $$;
+
         -- A submit in one statement. It gathers what the policy decision needs: an earlier
         -- execution with the same idempotency key, the agent, the routed queue, its environment,
         -- the agent's teams and the applicable policies, and a fingerprint of all of it. Only
@@ -176,16 +184,9 @@ enum Migrations {
                         RETURN;
                     END IF;
                 END IF;
-                agent_id := v_agent.id;
-                agent_name := v_agent.name;
-                runtime := v_agent.runtime;
-                model := v_agent.model;
-                instructions := v_agent.instructions;
-                tools := v_agent.tools::text;
-                mcp_servers := v_agent.mcp_servers::text;
-                sandbox_profile := v_agent.sandbox_profile;
-                limits := v_agent.limits::text;
-                settings := v_agent.settings::text;
+                SELECT * INTO agent_id, agent_name, runtime, model, instructions, tools, mcp_servers, sandbox_profile,
+                              limits, settings
+                FROM bosun_agent_spec(v_agent);
                 queue_id := v_queue;
                 SELECT q.environment_id INTO environment_id FROM task_queues q WHERE q.id = v_queue;
                 team_ids := ARRAY(SELECT t.id FROM teams t WHERE p_agent = ANY(t.member_agent_ids) ORDER BY t.id);
@@ -374,16 +375,9 @@ enum Migrations {
                     lease_id := c.lease_id;
                     lease_expires_at := c.lease_expires_at;
                     input := c.input::text;
-                    agent_id := a.id;
-                    agent_name := a.name;
-                    runtime := a.runtime;
-                    model := a.model;
-                    instructions := a.instructions;
-                    tools := a.tools::text;
-                    mcp_servers := a.mcp_servers::text;
-                    sandbox_profile := a.sandbox_profile;
-                    limits := a.limits::text;
-                    settings := a.settings::text;
+                    SELECT * INTO agent_id, agent_name, runtime, model, instructions, tools, mcp_servers,
+                                  sandbox_profile, limits, settings
+                    FROM bosun_agent_spec(a);
                     policies := v_set;
                     RETURN NEXT;
                 END LOOP;

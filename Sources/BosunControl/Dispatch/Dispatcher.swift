@@ -127,5 +127,6 @@ public actor Dispatcher {
         waiter.continuation.resume(returning: reason)
     }
 
-    var waiterCount: Int { waiters.values.reduce(0) { $0 + $1.count } + reserved.count }
+    /// Polls waiting (or reserved for a hand-off) in this process.
+    public var waiterCount: Int { waiters.values.reduce(0) { $0 + $1.count } + reserved.count }
 }

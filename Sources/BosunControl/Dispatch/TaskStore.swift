@@ -34,7 +34,7 @@ struct TaskStore {
             if try row.value("orphaned", as: Bool?.self) == true {
                 try await releaseUndelivered(
                     organization: organization, task: try row.value("id"), lease: try row.value("lease_id"),
-                    worker: worker)
+                    worker: worker, reason: "its poll reply never reached the worker")
                 continue
             }
             let agent = try Self.agentSpec(from: row)
@@ -492,16 +492,16 @@ struct TaskStore {
 }
 
 extension TaskStore {
-    /// A task whose poll reply never reached its worker: given back like a release (the attempt
-    /// does not count), and logged, because it means a reply was lost.
-    func releaseUndelivered(organization: UUID, task: UUID, lease: UUID, worker: UUID) async throws {
+    /// A task leased to a worker that never received it (its poll reply was lost, or the poll
+    /// ended first): given back like a release (the attempt does not count), and logged.
+    func releaseUndelivered(organization: UUID, task: UUID, lease: UUID, worker: UUID, reason: String) async throws {
         logger.warning(
-            "a task leased to this worker is not among those it holds: its poll reply was lost; giving it back",
-            metadata: ["bosun.task.id": "\(task)", "bosun.worker.id": "\(worker)"])
+            "giving back a task its worker never received",
+            metadata: ["bosun.task.id": "\(task)", "bosun.worker.id": "\(worker)", "reason": "\(reason)"])
         do {
             _ = try await release(
                 organization: organization, task: task, worker: worker,
-                request: ReleaseTaskRequest(leaseId: lease, reason: "its poll reply never reached the worker"))
+                request: ReleaseTaskRequest(leaseId: lease, reason: reason))
         } catch let error as APIError where error.status == .conflict || error.status == .notFound {
             // Finished, expired or released meanwhile: nothing left to give back.
         }

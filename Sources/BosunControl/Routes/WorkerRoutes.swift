@@ -54,9 +54,9 @@ struct WorkerRoutes {
                 // The poll's connection went away while it waited: give its tasks back at once
                 // instead of leaving them leased to a worker that never hears of them.
                 for task in tasks {
-                    _ = try? await services.tasks.release(
-                        organization: principal.organizationId, task: task.id, worker: worker,
-                        request: ReleaseTaskRequest(leaseId: task.lease.id, reason: "the poll ended before the task was delivered"))
+                    try? await services.tasks.releaseUndelivered(
+                        organization: principal.organizationId, task: task.id, lease: task.lease.id, worker: worker,
+                        reason: "the poll ended before the task was delivered")
                 }
                 return Response(status: .noContent)
             }
