@@ -41,6 +41,18 @@ struct BosunControlCommand: AsyncParsableCommand {
         abstract: "Bosun's control API: durable state, dispatch to workers, state decisions.",
         subcommands: [Serve.self, Migrate.self, BootstrapCommand.self],
         defaultSubcommand: Serve.self)
+
+    /// ArgumentParser's `main`, after choosing the concurrency executor: that has to happen
+    /// before any other async work.
+    static func main() async {
+        do {
+            try ConcurrencyExecutor.fromEnvironment(ProcessInfo.processInfo.environment).install()
+        } catch {
+            // A bad setting is a usage error, like a bad flag (exit 64).
+            exit(withError: ValidationError("\(error)"))
+        }
+        await main(nil)
+    }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -72,6 +84,7 @@ struct Serve: AsyncParsableCommand {
             metadata: [
                 "listen": "\(configuration.host):\(configuration.port)",
                 "database": "\(configuration.databaseURL)",
+                "concurrency_executor": "\(ConcurrencyExecutor.inEffect.rawValue)",
             ])
         let server = try await ControlServer(configuration: configuration, logger: logger)
         // Under systemd (Type=notify): READY once listening, WATCHDOG while PostgreSQL answers.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BosunControl
 import Foundation
 
 #if canImport(Glibc)
@@ -40,6 +41,16 @@ struct BosunCommand: AsyncParsableCommand {
     /// ArgumentParser's own `main`, but with Bosun's exit codes: usage errors exit 2 (not 64),
     /// API errors print `bosun: <detail>` and exit with the code their HTTP status maps to.
     static func main() async {
+        // The benchmarks host the control API in this process: run it on the executor
+        // bosun-control runs on (BOSUN_CONCURRENCY_EXECUTOR), chosen before any async work.
+        if CommandLine.arguments.dropFirst().first == "bench" {
+            do {
+                try ConcurrencyExecutor.fromEnvironment(ProcessInfo.processInfo.environment).install()
+            } catch {
+                Output.writeError("bosun: \(error)\n")
+                Glibc.exit(CLIExit.usage.rawValue)
+            }
+        }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

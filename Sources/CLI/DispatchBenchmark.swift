@@ -80,7 +80,7 @@ struct DispatchBenchmark: AsyncParsableCommand {
             return registered
         }
         let workers = try await registerWorkers("latency")
-        print("bosun bench dispatch: \(pollers) pollers, PostgreSQL \(configuration.databaseURL)")
+        print("bosun bench dispatch: \(pollers) pollers, PostgreSQL \(configuration.databaseURL), concurrency executor \(ConcurrencyExecutor.inEffect.rawValue)")
 
         // Latency: pollers wait; one submit at a time; each claim is timed against its submit.
         let claims = ClaimLog()

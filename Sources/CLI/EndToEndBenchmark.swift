@@ -167,7 +167,7 @@ struct EndToEndBenchmark: AsyncParsableCommand {
             }
         }
 
-        print("bosun bench e2e: \(workers) workers x \(slots) slots (agno runtime, scripted LLM), \(submitters) submitters")
+        print("bosun bench e2e: \(workers) workers x \(slots) slots (agno runtime, scripted LLM), \(submitters) submitters, control API on the \(ConcurrencyExecutor.inEffect.rawValue) executor")
         let warmup = 20
         try await submitAll(warmup, label: "warm-up")
         _ = try await waitUntil(warmup, timeout: .seconds(120))
