@@ -415,4 +415,29 @@ import Testing
         #expect(again.status == 200)
         #expect(try again.decode(Execution.self).id == first.id)
     }
+
+    @Test func concurrentSubmitsWithOneIdempotencyKeyCreateOneExecutionAndOneTask() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        // Sent together, several pass the "is there one already?" read before any commits: the
+        // losers of the insert race answer with the winner's execution, not an error.
+        let replies = try await withThrowingTaskGroup(of: APIClient.Reply.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    try await tenant.admin.post(
+                        "/api/v1/executions", CreateExecutionRequest(agentId: agent.id, input: "x", idempotencyKey: "race-7"))
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(replies.map(\.status).sorted() == [200, 200, 200, 200, 200, 200, 200, 201])
+        let ids = Set(try replies.map { try $0.decode(Execution.self).id })
+        #expect(ids.count == 1)
+        let executions = try await tenant.admin.get("/api/v1/executions").decode(ItemList<Execution>.self).items
+        #expect(executions.map(\.id) == Array(ids))
+        // Exactly one task to claim.
+        let (registration, worker) = try await tenant.registerWorker(slots: 4)
+        #expect(try await worker.poll(worker: registration.workerId, slots: 4).count == 1)
+    }
 }

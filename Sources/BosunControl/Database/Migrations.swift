@@ -45,6 +45,7 @@ enum Migrations {
         Migration(version: 6, name: "approvals", sql: approvals),
         Migration(version: 7, name: "message strategies", sql: messageStrategies),
         Migration(version: 8, name: "one-statement submit and claim", sql: hotPathFunctions),
+        Migration(version: 9, name: "submit writes in one statement", sql: oneStatementSubmitWrites),
     ]
 
 
@@ -387,6 +388,202 @@ enum Migrations {
 
     /// Runtime settings of an agent: claude_code permissions and hooks (Claude Code's settings
     /// shape), agno options such as an output schema.
+    /// `bosun_submit` (migration 8) with all its writes in one statement (data-modifying CTEs)
+    /// instead of seven: each statement a PL/pgSQL function runs pays executor start-up and
+    /// teardown, which perf showed as a quarter of PostgreSQL's time in the submit. pgbench,
+    /// one client, hand-off path: 0.61-0.63 ms per call against 0.75-0.89 ms.
+    static let oneStatementSubmitWrites = """
+        CREATE OR REPLACE FUNCTION bosun_submit(p_org uuid, p_agent uuid, p_strategy text, p_routing_queue uuid,
+                                     p_routing_environment uuid, p_idempotency_key text, p_fingerprint text,
+                                     p_policy jsonb, p_input jsonb, p_max_attempts bigint, p_reason text,
+                                     p_actor text, p_message_strategy text, p_origin text, p_worker uuid,
+                                     p_lease_s double precision)
+            RETURNS TABLE (outcome text, existing_id uuid, fingerprint text, agent_name text, runtime text,
+                           model text, instructions text, tools text, mcp_servers text, sandbox_profile text,
+                           limits text, settings text, environment_id uuid, team_ids uuid[], policies text,
+                           id uuid, organization_id uuid, agent_id uuid, team_id uuid, status text, input text,
+                           routing_strategy text, routing_queue_id uuid, routing_environment_id uuid, queue_id uuid,
+                           turn_count integer, output text, error text, cancel_requested boolean,
+                           idempotency_key text, created_at timestamptz, updated_at timestamptz,
+                           completed_at timestamptz, message_strategy text, pending_count integer,
+                           task_id uuid, lease_id uuid, lease_expires_at timestamptz)
+            LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp
+            AS $$
+            #variable_conflict use_column
+            DECLARE
+                v_agent agents%ROWTYPE;
+                v_environment uuid := CASE WHEN p_strategy = 'ENVIRONMENT' THEN p_routing_environment END;
+                v_queue uuid;
+                v_worker uuid;
+                v executions%ROWTYPE;
+                v_created record;
+            BEGIN
+                PERFORM set_config('role', 'bosun_app', true), set_config('bosun.org_id', p_org::text, true);
+                IF p_idempotency_key IS NOT NULL THEN
+                    SELECT e.id INTO existing_id FROM executions e WHERE e.idempotency_key = p_idempotency_key;
+                    IF existing_id IS NOT NULL THEN
+                        outcome := 'existing';
+                        RETURN NEXT;
+                        RETURN;
+                    END IF;
+                END IF;
+                SELECT * INTO v_agent FROM agents a WHERE a.id = p_agent;
+                IF v_agent.id IS NULL THEN
+                    outcome := 'agent-not-found';
+                    RETURN NEXT;
+                    RETURN;
+                END IF;
+                IF p_strategy = 'SPECIFIC_QUEUE' THEN
+                    SELECT q.id INTO v_queue FROM task_queues q WHERE q.id = p_routing_queue;
+                    IF v_queue IS NULL THEN
+                        outcome := 'queue-not-found';
+                        RETURN NEXT;
+                        RETURN;
+                    END IF;
+                ELSE
+                    IF p_strategy = 'ENVIRONMENT'
+                       AND NOT EXISTS (SELECT 1 FROM environments en WHERE en.id = v_environment) THEN
+                        outcome := 'environment-not-found';
+                        RETURN NEXT;
+                        RETURN;
+                    END IF;
+                    -- The least-loaded queue (open tasks per slot) with a live worker for the runtime,
+                    -- else the default queue (or the oldest) so the execution waits for a worker.
+                    -- Counting open tasks costs time in proportion to them, so it is skipped when
+                    -- only one queue qualifies (CASE evaluates its ELSE only when needed).
+                    WITH live AS (
+                        SELECT q.id, q.created_at, GREATEST(sum(w.slots), 1) AS slots FROM task_queues q
+                        JOIN workers w ON w.queue_id = q.id AND w.status = 'active'
+                             AND w.last_seen_at > now() - interval '90 seconds' AND v_agent.runtime = ANY(w.runtimes)
+                        WHERE (v_environment IS NULL OR q.environment_id = v_environment)
+                        GROUP BY q.id, q.created_at
+                    )
+                    SELECT l.id INTO v_queue FROM live l
+                    ORDER BY CASE WHEN (SELECT count(*) FROM live) = 1 THEN 0
+                                  ELSE (SELECT count(*) FROM tasks t
+                                        WHERE t.queue_id = l.id AND t.status IN ('queued', 'leased'))::float / l.slots
+                             END, l.created_at
+                    LIMIT 1;
+                    IF v_queue IS NULL THEN
+                        SELECT q.id INTO v_queue FROM task_queues q
+                        WHERE (v_environment IS NULL OR q.environment_id = v_environment)
+                        ORDER BY (q.name = 'default') DESC, q.created_at LIMIT 1;
+                    END IF;
+                    IF v_queue IS NULL THEN
+                        outcome := 'no-queue';
+                        RETURN NEXT;
+                        RETURN;
+                    END IF;
+                END IF;
+                SELECT * INTO agent_id, agent_name, runtime, model, instructions, tools, mcp_servers, sandbox_profile,
+                              limits, settings
+                FROM bosun_agent_spec(v_agent);
+                queue_id := v_queue;
+                SELECT q.environment_id INTO environment_id FROM task_queues q WHERE q.id = v_queue;
+                team_ids := ARRAY(SELECT t.id FROM teams t WHERE p_agent = ANY(t.member_agent_ids) ORDER BY t.id);
+                policies := bosun_policy_set(p_agent, v_queue)::text;
+                fingerprint := md5(concat_ws('|', v_agent::text, v_queue::text, environment_id::text, team_ids::text,
+                                             policies));
+                IF p_fingerprint IS DISTINCT FROM fingerprint THEN
+                    outcome := 'decide';
+                    RETURN NEXT;
+                    RETURN;
+                END IF;
+
+                -- The decision holds for this context: create.
+                IF p_worker IS NOT NULL THEN
+                    -- Only a check: the worker's poll, which is waiting now, has just updated its
+                    -- last_seen_at.
+                    SELECT w.id INTO v_worker FROM workers w
+                    WHERE w.id = p_worker AND w.queue_id = v_queue AND w.status = 'active';
+                END IF;
+                -- Every row in one statement: the execution (none when the idempotency key lost a
+                -- race), its first task (queued, or leased to the waiting worker), the transitions,
+                -- the status events and the audit entry.
+                WITH execution AS (
+                    INSERT INTO executions (organization_id, agent_id, status, input, routing_strategy,
+                                            routing_queue_id, routing_environment_id, queue_id, idempotency_key,
+                                            event_seq, message_strategy)
+                    VALUES (p_org, p_agent, CASE WHEN v_worker IS NULL THEN 'queued' ELSE 'running' END, p_input,
+                            p_strategy, p_routing_queue, p_routing_environment, v_queue, p_idempotency_key,
+                            CASE WHEN v_worker IS NULL THEN 1 ELSE 2 END, p_message_strategy)
+                    ON CONFLICT (organization_id, idempotency_key) DO NOTHING
+                    RETURNING *
+                ), task AS (
+                    INSERT INTO tasks (organization_id, execution_id, queue_id, turn_number, status, input,
+                                       max_attempts, attempts, lease_id, lease_expires_at, worker_id, claimed_at)
+                    SELECT p_org, e.id, v_queue, 1, CASE WHEN v_worker IS NULL THEN 'queued' ELSE 'leased' END,
+                           p_input, p_max_attempts, CASE WHEN v_worker IS NULL THEN 0 ELSE 1 END,
+                           CASE WHEN v_worker IS NOT NULL THEN gen_random_uuid() END,
+                           CASE WHEN v_worker IS NOT NULL THEN now() + make_interval(secs => p_lease_s) END,
+                           v_worker, CASE WHEN v_worker IS NOT NULL THEN now() END
+                    FROM execution e
+                    RETURNING id, execution_id, lease_id, lease_expires_at
+                ), transitions AS (
+                    INSERT INTO state_transitions (organization_id, execution_id, turn_number, from_status,
+                                                   to_status, reason, decider)
+                    SELECT p_org, e.id, 1, x.from_status, x.to_status, x.reason, 'system'
+                    FROM execution e,
+                         (VALUES ('new', 'queued', p_reason),
+                                 ('queued', 'running', 'a worker claimed the task (attempt 1)'))
+                             x(from_status, to_status, reason)
+                    WHERE x.to_status = 'queued' OR v_worker IS NOT NULL
+                ), events AS (
+                    INSERT INTO execution_events (organization_id, execution_id, seq, task_id, type, data)
+                    SELECT p_org, t.execution_id, x.seq, CASE WHEN x.seq = 2 THEN t.id END, 'status',
+                           CASE WHEN x.seq = 1
+                                THEN jsonb_build_object('status', 'queued', 'queue_id', v_queue::text, 'turn', 1)
+                                ELSE jsonb_build_object('status', 'running', 'worker_id', v_worker::text,
+                                                        'turn', 1, 'attempt', 1, 'task_id', t.id::text)
+                           END
+                    FROM task t, (VALUES (1), (2)) x(seq)
+                    WHERE x.seq = 1 OR v_worker IS NOT NULL
+                ), audit AS (
+                    INSERT INTO audit_log (organization_id, actor, action, target_type, target_id, details)
+                    SELECT p_org, p_actor, 'execution.create', 'execution', e.id::text,
+                           jsonb_build_object('agent_id', p_agent::text, 'queue_id', v_queue::text,
+                                              'policy', p_policy)
+                    FROM execution e
+                )
+                SELECT e AS execution, t.id, t.lease_id, t.lease_expires_at INTO v_created
+                FROM execution e JOIN task t ON t.execution_id = e.id;
+                IF NOT FOUND THEN
+                    outcome := 'conflict';
+                    RETURN NEXT;
+                    RETURN;
+                END IF;
+                v := v_created.execution;
+                IF v_worker IS NULL THEN
+                    PERFORM pg_notify('bosun', 'task:' || v_queue::text || ':1:' || p_origin);
+                END IF;
+                PERFORM pg_notify('bosun', 'event:' || v.id::text);
+                outcome := 'created';
+                id := v.id;
+                organization_id := v.organization_id;
+                team_id := v.team_id;
+                status := v.status;
+                input := v.input::text;
+                routing_strategy := v.routing_strategy;
+                routing_queue_id := v.routing_queue_id;
+                routing_environment_id := v.routing_environment_id;
+                turn_count := v.turn_count;
+                output := v.output;
+                error := v.error;
+                cancel_requested := v.cancel_requested;
+                idempotency_key := v.idempotency_key;
+                created_at := v.created_at;
+                updated_at := v.updated_at;
+                completed_at := v.completed_at;
+                message_strategy := v.message_strategy;
+                pending_count := jsonb_array_length(v.pending_messages);
+                task_id := v_created.id;
+                lease_id := v_created.lease_id;
+                lease_expires_at := v_created.lease_expires_at;
+                RETURN NEXT;
+            END
+            $$;
+        """
+
     static let messageStrategies = """
         ALTER TABLE executions ADD COLUMN message_strategy text NOT NULL DEFAULT 'enqueue'
             CHECK (message_strategy IN ('enqueue', 'interrupt', 'reject'));
