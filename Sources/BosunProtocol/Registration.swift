@@ -50,10 +50,13 @@ public struct WorkerRegistrationResponse: Codable, Sendable, Equatable {
     public var poll: PollSettings
     public var lease: LeaseSettings
     public var llm: LLMSettings
+    /// What this control API supports beyond the first protocol (`ControlFeature`); absent from
+    /// an older control API, so a newer worker falls back to what that one understands.
+    public var features: [String]?
 
     public init(
         workerId: UUID, token: String, tokenExpiresAt: Date, queue: QueueInfo, heartbeat: HeartbeatSettings,
-        poll: PollSettings, lease: LeaseSettings, llm: LLMSettings
+        poll: PollSettings, lease: LeaseSettings, llm: LLMSettings, features: [String]? = nil
     ) {
         self.workerId = workerId
         self.token = token
@@ -63,14 +66,25 @@ public struct WorkerRegistrationResponse: Codable, Sendable, Equatable {
         self.poll = poll
         self.lease = lease
         self.llm = llm
+        self.features = features
     }
+
+    public func supports(_ feature: ControlFeature) -> Bool { features?.contains(feature.rawValue) ?? false }
 
     enum CodingKeys: String, CodingKey {
         case workerId = "worker_id"
         case token
         case tokenExpiresAt = "token_expires_at"
-        case queue, heartbeat, poll, lease, llm
+        case queue, heartbeat, poll, lease, llm, features
     }
+}
+
+/// Protocol additions a control API announces at registration. A worker uses one only when it
+/// is announced: an older control API ignores fields it does not know, so sending them blindly
+/// could lose data.
+public enum ControlFeature: String, Sendable, CaseIterable {
+    /// `CompleteTaskRequest.events`: the completion stores the attempt's last events.
+    case completeCarriesEvents = "complete-events"
 }
 
 public struct QueueInfo: Codable, Sendable, Equatable {

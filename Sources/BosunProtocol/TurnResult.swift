@@ -152,18 +152,31 @@ public struct TurnResult: Codable, Sendable, Equatable {
 }
 
 /// `POST /api/v1/tasks/{id}/complete`: idempotent on (task, lease).
+/// `events` are the attempt's last events, stored in the completion's transaction before the
+/// turn (as a batch to `/events` would be, deduplicated by `seq`), which saves the worker a
+/// request per turn. Optional: a completion without it stores only the turn.
 public struct CompleteTaskRequest: Codable, Sendable, Equatable {
     public var leaseId: UUID
     public var result: TurnResult
+    public var events: [TaskEvent]?
 
-    public init(leaseId: UUID, result: TurnResult) {
+    public init(leaseId: UUID, result: TurnResult, events: [TaskEvent]? = nil) {
         self.leaseId = leaseId
         self.result = result
+        self.events = events
     }
 
     enum CodingKeys: String, CodingKey {
         case leaseId = "lease_id"
         case result
+        case events
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(leaseId, forKey: .leaseId)
+        try c.encode(result, forKey: .result)
+        if let events, !events.isEmpty { try c.encode(events, forKey: .events) }
     }
 }
 

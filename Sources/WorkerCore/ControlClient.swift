@@ -99,12 +99,12 @@ public struct ControlClient: Sendable {
             body: AppendEventsRequest(leaseId: lease, events: events))
     }
 
-    public func complete(token: String, task: UUID, lease: UUID, result: TurnResult) async throws
-        -> CompleteTaskResponse
+    public func complete(token: String, task: UUID, lease: UUID, result: TurnResult, events: [TaskEvent] = [])
+        async throws -> CompleteTaskResponse
     {
         try await call(
             .POST, "/api/v1/tasks/\(task.lowercased)/complete", credential: token,
-            body: CompleteTaskRequest(leaseId: lease, result: result))
+            body: CompleteTaskRequest(leaseId: lease, result: result, events: events))
     }
 
     public func fail(token: String, task: UUID, lease: UUID, error: String, retryable: Bool) async throws

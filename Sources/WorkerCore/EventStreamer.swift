@@ -69,6 +69,24 @@ actor EventStreamer: TurnEventSink {
         return true
     }
 
+    /// The last events, for the completion to carry (`CompleteTaskRequest.events`): everything
+    /// pending past one batch is sent first, the rest is handed over and no longer sent from
+    /// here. The completion is resent with the same events until it is stored, and the control
+    /// API skips seqs it already has, so handing over loses nothing that a flush would keep.
+    /// Nil when events can no longer be delivered at all (the lease is gone).
+    func takeForReport(deadline: ContinuousClock.Instant) async -> [TaskEvent]? {
+        while pending.count > maxBatch {
+            if lost { return nil }
+            if await flushOnce() { continue }
+            if lost || ContinuousClock.now >= deadline { return nil }
+            try? await Task.sleep(for: Backoff.delay(attempt: failures, base: .milliseconds(100), cap: .seconds(2)))
+        }
+        if lost { return nil }
+        let last = pending
+        pending.removeAll()
+        return last
+    }
+
     /// One batch. True when it was delivered (or there was nothing to send).
     private func flushOnce() async -> Bool {
         guard !pending.isEmpty, !lost else { return true }

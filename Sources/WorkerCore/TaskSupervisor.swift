@@ -248,9 +248,16 @@ struct TaskSupervisor: Sendable {
         }
         switch outcome {
         case .success(let result):
-            _ = await events?.flushAll(deadline: deadline)
-            await send("complete", deadline: deadline) { token in
-                let reply = try await client.complete(token: token, task: taskId, lease: leaseId, result: result)
+            // The last events go with the completion when the control API takes them there
+            // (one request fewer per turn); otherwise they are flushed first.
+            var last: [TaskEvent] = []
+            if let events, await session.registration?.supports(.completeCarriesEvents) == true {
+                last = await events.takeForReport(deadline: deadline) ?? []
+            } else {
+                _ = await events?.flushAll(deadline: deadline)
+            }
+            await send("complete", deadline: deadline) { [last] token in
+                let reply = try await client.complete(token: token, task: taskId, lease: leaseId, result: result, events: last)
                 reported.set(reply.executionStatus)
                 logger.info(
                     "task completed",

@@ -230,6 +230,42 @@ import Testing
         #expect(transitions.items.last?.decider == "rules")
     }
 
+    @Test func aCompletionCarriesTheAttemptsLastEventsOnceAndInOrder() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let (registration, worker) = try await tenant.registerWorker()
+        #expect(registration.supports(.completeCarriesEvents))
+        let execution = try await tenant.submit(agent: agent.id)
+        let task = try #require(try await worker.poll(worker: registration.workerId, wait: 2).first)
+        let taskPath = "/api/v1/tasks/\(task.id.uuidString.lowercased())"
+        let result = TurnResult(finishReason: .stop, output: "done")
+        func tick(_ seq: Int) -> TaskEvent { TaskEvent(seq: seq, type: "test.tick", data: ["index": .number(Double(seq))]) }
+        // Events 1-2 went as a batch; the completion carries 2 again (its batch reply was lost) and 3-4.
+        #expect(try await worker.post("\(taskPath)/events", AppendEventsRequest(leaseId: task.lease.id, events: [tick(1), tick(2)])).status == 200)
+        let carried = [tick(4), tick(2), tick(3)]
+        // Bad sequence numbers are refused before anything is stored; a stale lease stores nothing.
+        let bad = try await worker.post(
+            "\(taskPath)/complete", CompleteTaskRequest(leaseId: task.lease.id, result: result, events: [tick(5), tick(5)]))
+        #expect(bad.status == 400)
+        let stale = try await worker.post("\(taskPath)/complete", CompleteTaskRequest(leaseId: UUID(), result: result, events: carried))
+        #expect(stale.status == 409)
+        let first = try await worker.post("\(taskPath)/complete", CompleteTaskRequest(leaseId: task.lease.id, result: result, events: carried))
+        #expect(first.status == 200)
+        #expect(try first.decode(CompleteTaskResponse.self).executionStatus == .completed)
+        // Resent (the reply was lost): the same turn, nothing stored twice.
+        let again = try await worker.post("\(taskPath)/complete", CompleteTaskRequest(leaseId: task.lease.id, result: result, events: carried))
+        #expect(try again.decode(CompleteTaskResponse.self).duplicate)
+        let events = try await tenant.admin.get("/api/v1/executions/\(execution.id.uuidString.lowercased())/events?limit=100")
+            .decode(ExecutionEventPage.self).events
+        #expect(events.filter { $0.type == "test.tick" }.compactMap { $0.data["index"]?.numberValue } == [1, 2, 3, 4])
+        // The carried events come before the turn's own record of its end.
+        let turnCompleted = try #require(events.firstIndex { $0.type == "turn_completed" })
+        let lastTick = try #require(events.lastIndex { $0.type == "test.tick" })
+        #expect(lastTick < turnCompleted)
+        #expect(events.map(\.seq) == (1...Int64(events.count)).map { $0 })
+    }
+
     @Test func theStateDecisionDrivesTheNextTurn() async throws {
         let server = try await TestServer.shared()
         let tenant = try await Tenant.create(on: server)

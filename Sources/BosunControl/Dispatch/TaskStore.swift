@@ -185,39 +185,55 @@ struct TaskStore {
     func appendEvents(organization: UUID, task: UUID, worker: UUID, request: AppendEventsRequest) async throws
         -> AppendEventsResponse
     {
-        guard request.events.allSatisfy({ $0.seq > 0 }) else {
-            throw APIError.invalidBody("every event needs a positive 'seq'")
-        }
-        guard Set(request.events.map(\.seq)).count == request.events.count else {
-            throw APIError.invalidBody("event sequence numbers in one batch must be distinct")
-        }
+        try Self.checkSequenceNumbers(request.events)
         return try await database.withTenant(organization) { connection in
             let leased = try await lockTask(task: task, lease: request.leaseId, worker: worker, on: connection)
             guard leased.status == "leased", leased.leaseMatches else {
                 throw try await leaseProblem(task: task, lease: request.leaseId, worker: worker, on: connection)
             }
-            let rows = try await connection.execute(
-                SeenEventsStatement(task: task, attempt: leased.attempt, seqs: request.events.map(\.seq)), logger: logger)
-            var seen = Set<Int>()
-            for try await value in rows { seen.insert(Int(value)) }
-            let fresh = request.events.filter { !seen.contains($0.seq) }.sorted { $0.seq < $1.seq }
-            let journal = ExecutionJournal(connection: connection, logger: logger)
-            try await journal.appendEvents(
-                execution: leased.executionId, events: fresh.map { ($0.type, $0.data, $0.ts) }, taskId: task,
-                attempt: leased.attempt, sourceSeqs: fresh.map(\.seq))
-            // The worker's tool-call policy decisions go to the audit log too, once each (a
-            // re-sent batch is filtered above), with the worker as the actor.
-            for event in fresh where event.type == "policy_decision" {
-                var details = event.data.objectValue ?? [:]
-                details["execution_id"] = .string(leased.executionId.uuidString.lowercased())
-                details["turn"] = .number(Double(leased.turn))
-                let decision = details["decision"]?.stringValue ?? "unknown"
-                try await journal.audit(
-                    actor: "worker:\(worker.uuidString.lowercased())", action: "policy.\(decision)",
-                    targetType: "execution", targetId: leased.executionId, details: .object(details))
-            }
-            return AppendEventsResponse(accepted: fresh.count, duplicates: request.events.count - fresh.count)
+            let accepted = try await store(request.events, of: leased, task: task, worker: worker, on: connection)
+            return AppendEventsResponse(accepted: accepted, duplicates: request.events.count - accepted)
         }
+    }
+
+    static func checkSequenceNumbers(_ events: [TaskEvent]) throws {
+        guard events.allSatisfy({ $0.seq > 0 }) else {
+            throw APIError.invalidBody("every event needs a positive 'seq'")
+        }
+        guard Set(events.map(\.seq)).count == events.count else {
+            throw APIError.invalidBody("event sequence numbers in one batch must be distinct")
+        }
+    }
+
+    /// Stores a worker's events for the leased attempt (the caller holds the task's lock and has
+    /// checked the lease); returns how many were new. Sequence numbers the attempt already sent
+    /// are skipped, so a resent batch (or a completion carrying events a batch already stored)
+    /// stores nothing twice.
+    func store(_ events: [TaskEvent], of leased: LeasedTask, task: UUID, worker: UUID, on connection: PostgresConnection)
+        async throws -> Int
+    {
+        guard !events.isEmpty else { return 0 }
+        let rows = try await connection.execute(
+            SeenEventsStatement(task: task, attempt: leased.attempt, seqs: events.map(\.seq)), logger: logger)
+        var seen = Set<Int>()
+        for try await value in rows { seen.insert(Int(value)) }
+        let fresh = events.filter { !seen.contains($0.seq) }.sorted { $0.seq < $1.seq }
+        let journal = ExecutionJournal(connection: connection, logger: logger)
+        try await journal.appendEvents(
+            execution: leased.executionId, events: fresh.map { ($0.type, $0.data, $0.ts) }, taskId: task,
+            attempt: leased.attempt, sourceSeqs: fresh.map(\.seq))
+        // The worker's tool-call policy decisions go to the audit log too, once each (a
+        // re-sent batch is filtered above), with the worker as the actor.
+        for event in fresh where event.type == "policy_decision" {
+            var details = event.data.objectValue ?? [:]
+            details["execution_id"] = .string(leased.executionId.uuidString.lowercased())
+            details["turn"] = .number(Double(leased.turn))
+            let decision = details["decision"]?.stringValue ?? "unknown"
+            try await journal.audit(
+                actor: "worker:\(worker.uuidString.lowercased())", action: "policy.\(decision)",
+                targetType: "execution", targetId: leased.executionId, details: .object(details))
+        }
+        return fresh.count
     }
 
     func complete(organization: UUID, task: UUID, worker: UUID, request: CompleteTaskRequest) async throws
@@ -227,6 +243,7 @@ struct TaskStore {
         // stays locked while it thinks. Its answer is applied inside the transaction only if the
         // rules, re-run there on the locked, current state, still find the turn ambiguous; and it
         // is stored with the turn number it was about, so it can never apply to another turn.
+        try Self.checkSequenceNumbers(request.events ?? [])
         let analyzed = try await analyze(organization: organization, task: task, worker: worker, result: request.result)
         return try await database.withTenant(organization) { connection in
             let journal = ExecutionJournal(connection: connection, logger: logger)
@@ -247,6 +264,8 @@ struct TaskStore {
             guard leased.status == "leased", leased.leaseMatches else {
                 throw try await leaseProblem(task: task, lease: request.leaseId, worker: worker, on: connection)
             }
+            // The attempt's last events, before `turn_completed` and the transition.
+            _ = try await store(request.events ?? [], of: leased, task: task, worker: worker, on: connection)
             let result = request.result
             try await connection.query(
                 """

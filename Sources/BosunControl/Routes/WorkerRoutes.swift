@@ -195,7 +195,8 @@ struct WorkerRoutes {
                     renewIntervalS: configuration.leaseRenewInterval.seconds),
                 llm: LLMSettings(
                     baseUrl: configuration.llmBaseURL, defaultModel: configuration.llmDefaultModel,
-                    fallbacks: configuration.llmFallbacks))
+                    fallbacks: configuration.llmFallbacks),
+                features: ControlFeature.allCases.map(\.rawValue))
         }
     }
 
