@@ -392,6 +392,10 @@ enum Migrations {
     /// instead of seven: each statement a PL/pgSQL function runs pays executor start-up and
     /// teardown, which perf showed as a quarter of PostgreSQL's time in the submit. pgbench,
     /// one client, hand-off path: 0.61-0.63 ms per call against 0.75-0.89 ms.
+    /// It no longer sends `event:<execution>`: event streams are followed per execution, and
+    /// nobody can follow one before this statement commits and returns its id; a stream that
+    /// starts later reads these first events from the table. Every NOTIFY wakes the listening
+    /// connection of every control API process.
     static let oneStatementSubmitWrites = """
         CREATE OR REPLACE FUNCTION bosun_submit(p_org uuid, p_agent uuid, p_strategy text, p_routing_queue uuid,
                                      p_routing_environment uuid, p_idempotency_key text, p_fingerprint text,
@@ -556,7 +560,6 @@ enum Migrations {
                 IF v_worker IS NULL THEN
                     PERFORM pg_notify('bosun', 'task:' || v_queue::text || ':1:' || p_origin);
                 END IF;
-                PERFORM pg_notify('bosun', 'event:' || v.id::text);
                 outcome := 'created';
                 id := v.id;
                 organization_id := v.organization_id;
