@@ -117,13 +117,11 @@ extension JSONValue {
 
     /// Decodes a Decodable value from a JSON value.
     public static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
-        // The byte writer, not JSONEncoder, for the text: this runs on hot paths (policy sets).
-        try WireCoding.decoder().decode(type, from: Data(value.jsonBytes()))
+        try JSONValueCoder.decode(type, from: value)
     }
 
     /// Encodes any Encodable value as a JSON value.
     public init(encoding value: some Encodable) throws {
-        let data = try WireCoding.encoder().encode(value)
-        self = try JSONValue(parsing: data)
+        self = try JSONValueCoder.encode(value)
     }
 }

@@ -218,7 +218,7 @@ struct BenchClient: Sendable {
         request.method = .init(rawValue: method)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: try WireCoding.encoder().encode(body)))
+        request.body = .bytes(ByteBuffer(bytes: try WireCoding.encode(body)))
         let response = try await http.execute(request, timeout: .seconds(30))
         return (Int(response.status.code), try await response.body.collect(upTo: 16 << 20))
     }
@@ -228,7 +228,7 @@ struct BenchClient: Sendable {
         guard (200..<300).contains(status) else {
             throw ValidationError("\(method) \(path) answered \(status): \(String(buffer: buffer))")
         }
-        return try WireCoding.decoder().decode(Reply.self, from: Data(buffer: buffer))
+        return try WireCoding.decode(Reply.self, from: buffer.readableBytesView)
     }
 
     func poll(worker: UUID, slots: Int, wait: Double) async throws -> [TaskAssignment] {
@@ -236,6 +236,6 @@ struct BenchClient: Sendable {
             "POST", "/api/v1/workers/\(worker.uuidString.lowercased())/poll", PollRequest(slots: slots, waitS: wait))
         if status == 204 { return [] }
         guard status == 200 else { throw ValidationError("poll answered \(status): \(String(buffer: buffer))") }
-        return try WireCoding.decoder().decode(PollResponse.self, from: Data(buffer: buffer)).tasks
+        return try WireCoding.decode(PollResponse.self, from: buffer.readableBytesView).tasks
     }
 }

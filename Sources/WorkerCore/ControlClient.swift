@@ -153,7 +153,7 @@ public struct ControlClient: Sendable {
         request.headers.add(name: "User-Agent", value: "bosun-worker/\(WorkerVersion.current)")
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try WireCoding.encoder().encode(body)))
+            request.body = .bytes(ByteBuffer(bytes: try WireCoding.encode(body)))
         }
         let response: HTTPClientResponse
         let data: ByteBuffer
@@ -172,14 +172,14 @@ public struct ControlClient: Sendable {
                 if allowEmpty { return nil }
             }
             do {
-                return try WireCoding.decoder().decode(Reply.self, from: Data(data.readableBytesView))
+                return try WireCoding.decode(Reply.self, from: data.readableBytesView)
             } catch {
                 throw ControlAPIError(
                     kind: .unavailable, status: status, problemType: nil,
                     detail: "\(method) \(path) returned a reply the worker cannot read: \(error)")
             }
         }
-        let problem = try? WireCoding.decoder().decode(Problem.self, from: Data(data.readableBytesView))
+        let problem = try? WireCoding.decode(Problem.self, from: data.readableBytesView)
         let detail = problem?.detail ?? String(decoding: Data(data.readableBytesView).prefix(300), as: UTF8.self)
         let kind: ControlAPIError.Kind =
             switch status {

@@ -104,7 +104,7 @@ actor HeartbeatPublisher {
     func beatFull(_ registration: WorkerRegistrationResponse) async -> Bool {
         let keys = HeartbeatKeys(prefix: registration.heartbeat.keyPrefix, workerId: registration.workerId)
         let report = await fullReport()
-        guard let data = try? WireCoding.encoder().encode(report) else { return false }
+        guard let data = try? WireCoding.encode(report) else { return false }
         let ttl = max(Int((registration.heartbeat.fullIntervalS * 3).rounded(.up)), 1)
         return await send(
             [["SET", keys.full, String(decoding: data, as: UTF8.self), "EX", String(ttl)]], what: "full heartbeat",

@@ -143,8 +143,7 @@ extension JSONValue {
 extension Encodable {
     /// The JSON text of this value, for binding to a `$n::jsonb` parameter.
     var jsonText: String {
-        let data = (try? WireCoding.encoder().encode(self)) ?? Data("null".utf8)
-        return String(decoding: data, as: UTF8.self)
+        String(decoding: (try? WireCoding.encode(self)) ?? Array("null".utf8), as: UTF8.self)
     }
 }
 

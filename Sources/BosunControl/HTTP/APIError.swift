@@ -28,7 +28,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers
         headers[.contentType] = "application/problem+json"
-        let body = try WireCoding.encoder().encode(problem)
+        let body = try WireCoding.encode(problem)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

@@ -23,10 +23,9 @@ extension Request {
         var data = Data(buffer: buffer)
         if data.isEmpty && allowEmpty { data = Data("{}".utf8) }
         guard !data.isEmpty else { throw APIError.invalidBody("the request body is empty; send a JSON object") }
-        let decoder = WireCoding.decoder()
-        let document: JSONValue
+        var document: JSONValue
         do {
-            // The byte parser for the checks below (20x JSONDecoder); the typed decode stays Codable.
+            // Parsed once, by the byte parser, for the checks below and the typed decode.
             document = try JSONValue(parsing: data)
         } catch {
             throw APIError.invalidBody("the body is not valid JSON")
@@ -39,7 +38,7 @@ extension Request {
             case .reject:
                 throw APIError.invalidBody("strings must not contain the NUL character (\\u0000)")
             case .replace:
-                data = Data(document.replacingNUL().jsonBytes())
+                document = document.replacingNUL()
             }
         }
         if let allowedKeys {
@@ -51,7 +50,7 @@ extension Request {
             }
         }
         do {
-            return try decoder.decode(T.self, from: data)
+            return try JSONValueCoder.decode(T.self, from: document)
         } catch let error as DecodingError {
             throw APIError.invalidBody(RequestLogMiddleware.describe(error))
         }
@@ -105,7 +104,7 @@ struct JSONResponse<Body: Encodable & Sendable>: ResponseGenerator {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try WireCoding.encoder().encode(body)
+        let data = try WireCoding.encode(body)
         return Response(
             status: status, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -663,7 +663,7 @@ struct ExecutionRoutes {
                     }
                     var text = ""
                     for event in events {
-                        let data = String(decoding: try WireCoding.encoder().encode(event), as: UTF8.self)
+                        let data = String(decoding: try WireCoding.encode(event), as: UTF8.self)
                         text += "id: \(event.seq)\nevent: \(event.type)\ndata: \(data)\n\n"
                         cursor = event.seq
                     }
