@@ -15,7 +15,7 @@ extension ChatToolCall {
         // No text at all means no arguments: some OpenAI-compatible backends send "" for a
         // call to a tool without parameters, and an Anthropic stream sends no fragment then.
         if trimmed.isEmpty { return }
-        switch try? JSONDecoder().decode(JSONValue.self, from: Data(trimmed.utf8)) {
+        switch JSONValue(jsonText: trimmed) {
         case .object(let object)?:
             arguments = .object(object)
         case nil:

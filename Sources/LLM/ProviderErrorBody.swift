@@ -32,7 +32,7 @@ struct ProviderErrorBody: Sendable, Equatable {
     }
 
     init?(_ data: Data) {
-        guard let json = try? JSONDecoder().decode(JSONValue.self, from: data) else { return nil }
+        guard let json = JSONValue(jsonText: String(decoding: data, as: UTF8.self)) else { return nil }
         self.init(json)
     }
 

@@ -114,10 +114,9 @@ struct ReplyPlan: Sendable {
         return pieces
     }
 
+    /// The byte writer (the bytes JSONEncoder with sorted keys writes, without its cost: every
+    /// stream chunk goes through here).
     static func encode(_ value: JSONValue) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // A JSONValue always encodes.
-        return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
+        value.jsonText(sortedKeys: true)
     }
 }
