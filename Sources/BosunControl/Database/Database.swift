@@ -165,3 +165,32 @@ struct SetTenantStatement: PostgresPreparedStatement {
     func makeBindings() throws -> PostgresBindings { try binds(organization.uuidString) }
     func decodeRow(_ row: PostgresRow) throws {}
 }
+
+/// SQL run often enough to be prepared once per connection (parsed and planned once, not on
+/// every call): the worker reports' statements. Each conforming type is one statement;
+/// `Prepared<Statement>` carries its bindings. Integer parameters are `$n::bigint` (Swift's
+/// `Int` binds as int8) and jsonb ones `$n::text::jsonb` (bound as text).
+protocol PreparedSQL {
+    static var sql: String { get }
+}
+
+struct Prepared<Statement: PreparedSQL>: PostgresPreparedStatement {
+    static var sql: String { Statement.sql }
+    static var name: String { String(reflecting: Statement.self) }
+    typealias Row = PostgresRow
+    let bindings: PostgresBindings
+
+    init(_ statement: Statement.Type, _ bindings: PostgresBindings) {
+        self.bindings = bindings
+    }
+
+    func makeBindings() throws -> PostgresBindings { bindings }
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+}
+
+extension AsyncSequence {
+    /// Reads a statement's result to the end (for statements whose rows do not matter).
+    func consume() async throws {
+        for try await _ in self {}
+    }
+}

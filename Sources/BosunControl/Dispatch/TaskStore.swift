@@ -267,28 +267,19 @@ struct TaskStore {
             // The attempt's last events, before `turn_completed` and the transition.
             _ = try await store(request.events ?? [], of: leased, task: task, worker: worker, on: connection)
             let result = request.result
-            try await connection.query(
-                """
-                INSERT INTO turns (organization_id, execution_id, task_id, turn_number, attempt, lease_id, worker_id,
-                                   input, messages, tool_calls, usage, cost_usd, finish_reason, output, error, model, timings)
-                VALUES (bosun_current_org(), \(leased.executionId), \(task), \(leased.turn), \(leased.attempt),
-                        \(request.leaseId), \(worker), \(leased.input.jsonText)::jsonb, \(result.messages.jsonText)::jsonb,
-                        \(result.toolCalls.jsonText)::jsonb, \(result.usage.jsonText)::jsonb, \(result.costUsd),
-                        \(result.finishReason.rawValue), \(result.output), \(result.error), \(result.model),
-                        \(result.timings?.jsonText)::jsonb)
-                """, logger: logger)
-            try await connection.query(
-                """
-                UPDATE tasks SET status = 'completed', finished_at = now(), lease_expires_at = NULL WHERE id = \(task)
-                """, logger: logger)
-            let rows = try await connection.query(
-                """
-                UPDATE executions e SET turn_count = GREATEST(e.turn_count, \(leased.turn)), updated_at = now()
-                FROM agents a WHERE e.id = \(leased.executionId) AND a.id = e.agent_id
-                RETURNING e.status, e.cancel_requested, e.queue_id, (a.limits->>'max_turns')::integer AS max_turns,
-                          bosun_policy_set(e.agent_id, e.queue_id)::text AS policies,
-                          e.pending_messages::text AS pending_messages
-                """, logger: logger)
+            try await connection.execute(
+                Prepared(
+                    InsertTurnSQL.self,
+                    try binds(
+                        leased.executionId, task, leased.turn, leased.attempt, request.leaseId, worker,
+                        leased.input.jsonText, result.messages.jsonText, result.toolCalls.jsonText, result.usage.jsonText,
+                        result.costUsd, result.finishReason.rawValue, result.output, result.error, result.model,
+                        result.timings?.jsonText)),
+                logger: logger
+            ).consume()
+            try await connection.execute(Prepared(CompleteTaskSQL.self, try binds(task)), logger: logger).consume()
+            let rows = try await connection.execute(
+                Prepared(CountTurnSQL.self, try binds(leased.turn, leased.executionId)), logger: logger)
             var current = "running"
             var cancelRequested = false
             var queue = leased.queueId
@@ -631,4 +622,30 @@ struct SeenEventsStatement: PostgresPreparedStatement {
     var seqs: [Int]
     func makeBindings() throws -> PostgresBindings { try binds(task, attempt, seqs) }
     func decodeRow(_ row: PostgresRow) throws -> Int32 { try row.decode(Int32.self) }
+}
+
+/// The completed turn, append-only.
+enum InsertTurnSQL: PreparedSQL {
+    static let sql = """
+        INSERT INTO turns (organization_id, execution_id, task_id, turn_number, attempt, lease_id, worker_id,
+                           input, messages, tool_calls, usage, cost_usd, finish_reason, output, error, model, timings)
+        VALUES (bosun_current_org(), $1::uuid, $2::uuid, $3::bigint, $4::bigint, $5::uuid, $6::uuid, $7::text::jsonb,
+                $8::text::jsonb, $9::text::jsonb, $10::text::jsonb, $11::float8, $12::text, $13::text, $14::text,
+                $15::text, $16::text::jsonb)
+        """
+}
+
+enum CompleteTaskSQL: PreparedSQL {
+    static let sql = "UPDATE tasks SET status = 'completed', finished_at = now(), lease_expires_at = NULL WHERE id = $1::uuid"
+}
+
+/// Counts the turn and reads what the state decision needs (limits, policies, queued messages).
+enum CountTurnSQL: PreparedSQL {
+    static let sql = """
+        UPDATE executions e SET turn_count = GREATEST(e.turn_count, $1::bigint), updated_at = now()
+        FROM agents a WHERE e.id = $2::uuid AND a.id = e.agent_id
+        RETURNING e.status, e.cancel_requested, e.queue_id, (a.limits->>'max_turns')::integer AS max_turns,
+                  bosun_policy_set(e.agent_id, e.queue_id)::text AS policies,
+                  e.pending_messages::text AS pending_messages
+        """
 }

@@ -43,13 +43,9 @@ struct ExecutionJournal {
         execution: UUID, from: String, to: ExecutionStatus, turn: Int?, reason: String, decider: String,
         confidence: Double? = nil, latencyMs: Double? = nil, output: String? = nil, error: String? = nil
     ) async throws {
-        try await connection.query(
-            """
-            UPDATE executions SET status = \(to.rawValue), updated_at = now(),
-                output = COALESCE(\(output), output), error = COALESCE(\(error), error),
-                completed_at = CASE WHEN \(to.isTerminal) THEN now() ELSE NULL END
-            WHERE id = \(execution)
-            """, logger: logger)
+        try await connection.execute(
+            Prepared(SetStatusSQL.self, try binds(to.rawValue, output, error, to.isTerminal, execution)), logger: logger
+        ).consume()
         try await recordTransition(
             execution: execution, from: from, to: to.rawValue, turn: turn, reason: reason, decider: decider,
             confidence: confidence, latencyMs: latencyMs)
@@ -63,13 +59,11 @@ struct ExecutionJournal {
         execution: UUID, from: String, to: String, turn: Int?, reason: String, decider: String,
         confidence: Double? = nil, latencyMs: Double? = nil
     ) async throws {
-        try await connection.query(
-            """
-            INSERT INTO state_transitions (organization_id, execution_id, turn_number, from_status, to_status, reason,
-                                           decider, confidence, latency_ms)
-            VALUES (bosun_current_org(), \(execution), \(turn), \(from), \(to), \(reason), \(decider), \(confidence),
-                    \(latencyMs))
-            """, logger: logger)
+        try await connection.execute(
+            Prepared(
+                InsertTransitionSQL.self, try binds(execution, turn, from, to, reason, decider, confidence, latencyMs)),
+            logger: logger
+        ).consume()
     }
 
     func audit(actor: String, action: String, targetType: String, targetId: UUID?, details: JSONValue = [:])
@@ -87,14 +81,10 @@ struct ExecutionJournal {
     func enqueueTask(
         execution: UUID, queue: UUID, turn: Int, input: JSONValue, maxAttempts: Int
     ) async throws -> UUID {
-        let rows = try await connection.query(
-            """
-            INSERT INTO tasks (organization_id, execution_id, queue_id, turn_number, status, input, max_attempts)
-            VALUES (bosun_current_org(), \(execution), \(queue), \(turn), 'queued', \(input.jsonText)::jsonb, \(maxAttempts))
-            RETURNING id
-            """, logger: logger)
+        let rows = try await connection.execute(
+            Prepared(EnqueueTaskSQL.self, try binds(execution, queue, turn, input.jsonText, maxAttempts)), logger: logger)
         var id: UUID?
-        for try await value in rows.decode(UUID.self) { id = value }
+        for try await row in rows { id = try row.decode(UUID.self) }
         try await Notifications.send(Notifications.task(queue: queue), on: connection, logger: logger)
         guard let id else { throw APIError(.internalServerError, "internal", "the task was not created") }
         return id
@@ -124,4 +114,29 @@ struct InsertEventsStatement: PostgresPreparedStatement {
     let bindings: PostgresBindings
     func makeBindings() throws -> PostgresBindings { bindings }
     func decodeRow(_ row: PostgresRow) throws {}
+}
+
+enum SetStatusSQL: PreparedSQL {
+    static let sql = """
+        UPDATE executions SET status = $1::text, updated_at = now(),
+            output = COALESCE($2::text, output), error = COALESCE($3::text, error),
+            completed_at = CASE WHEN $4::boolean THEN now() ELSE NULL END
+        WHERE id = $5::uuid
+        """
+}
+
+enum InsertTransitionSQL: PreparedSQL {
+    static let sql = """
+        INSERT INTO state_transitions (organization_id, execution_id, turn_number, from_status, to_status, reason,
+                                       decider, confidence, latency_ms)
+        VALUES (bosun_current_org(), $1::uuid, $2::bigint, $3::text, $4::text, $5::text, $6::text, $7::float8, $8::float8)
+        """
+}
+
+enum EnqueueTaskSQL: PreparedSQL {
+    static let sql = """
+        INSERT INTO tasks (organization_id, execution_id, queue_id, turn_number, status, input, max_attempts)
+        VALUES (bosun_current_org(), $1::uuid, $2::uuid, $3::bigint, 'queued', $4::text::jsonb, $5::bigint)
+        RETURNING id
+        """
 }
