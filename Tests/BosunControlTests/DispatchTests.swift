@@ -170,7 +170,8 @@ import Testing
         #expect(drain.status == 202)
         let reply = try await poll.value
         #expect(reply.status == 204)
-        #expect(ContinuousClock.now - started < .seconds(1))
+        // Far below the poll's 25 s wait; not tighter, so a loaded 2-core runner does not fail it.
+        #expect(ContinuousClock.now - started < .seconds(5))
         // A draining worker gets no new tasks.
         _ = try await tenant.submit(agent: agent.id)
         #expect(try await worker.poll(worker: registration.workerId, wait: 0.3).isEmpty)

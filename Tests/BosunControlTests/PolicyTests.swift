@@ -260,6 +260,15 @@ import Testing
         #expect(rows.first?["tool"] == "Bash")
         #expect(rows.first?["execution_id"]?.stringValue == execution.id.uuidString.lowercased())
         #expect(rows.first?["input"]?["tool"]?["arguments"]?["command"] == "ls")
+        #expect(rows.first?["turn"] == 1)
+        let actors = try await server.server.services.database.withTenant(tenant.organizationId) { connection in
+            var actors: [String] = []
+            let rows = try await connection.query(
+                "SELECT actor FROM audit_log WHERE action = 'policy.deny'", logger: TestEnvironment.logger)
+            for try await actor in rows.decode(String.self) { actors.append(actor) }
+            return actors
+        }
+        #expect(actors == ["worker:\(registration.workerId.uuidString.lowercased())"])
     }
 
     /// A real Rego evaluator (regopy) behind OPA's data API, started for this test.

@@ -186,13 +186,26 @@ struct TaskStore {
         -> AppendEventsResponse
     {
         try Self.checkSequenceNumbers(request.events)
-        return try await database.withTenant(organization) { connection in
-            let leased = try await lockTask(task: task, lease: request.leaseId, worker: worker, on: connection)
-            guard leased.status == "leased", leased.leaseMatches else {
-                throw try await leaseProblem(task: task, lease: request.leaseId, worker: worker, on: connection)
-            }
-            let accepted = try await store(request.events, of: leased, task: task, worker: worker, on: connection)
+        // One statement (migration 10); `store` below does the same inside a completion.
+        let now = Date()
+        let rows = try await database.single(
+            AppendEventsStatement(
+                bindings: try binds(
+                    organization, task, request.leaseId, worker, request.events.map(\.seq), request.events.map(\.type),
+                    request.events.map(\.data.jsonText), request.events.map { $0.ts ?? now })))
+        guard let row = rows.first?.makeRandomAccess() else {
+            throw APIError(.internalServerError, "internal", "the event batch returned nothing")
+        }
+        switch try row.value("outcome", as: String.self) {
+        case "ok":
+            let accepted = Int(try row.value("accepted", as: Int32.self))
             return AppendEventsResponse(accepted: accepted, duplicates: request.events.count - accepted)
+        case "stale":
+            throw try await database.withTenant(organization) { connection in
+                try await leaseProblem(task: task, lease: request.leaseId, worker: worker, on: connection)
+            }
+        default:
+            throw APIError.notFound("task", task)
         }
     }
 
@@ -648,4 +661,16 @@ enum CountTurnSQL: PreparedSQL {
                   bosun_policy_set(e.agent_id, e.queue_id)::text AS policies,
                   e.pending_messages::text AS pending_messages
         """
+}
+
+/// A worker's event batch in one statement (migration 10).
+struct AppendEventsStatement: PostgresPreparedStatement {
+    static let sql = """
+        SELECT * FROM bosun_append_events($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::bigint[], $6::text[], $7::text[],
+                                          $8::timestamptz[])
+        """
+    typealias Row = PostgresRow
+    let bindings: PostgresBindings
+    func makeBindings() throws -> PostgresBindings { bindings }
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }
