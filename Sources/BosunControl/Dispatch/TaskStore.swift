@@ -186,13 +186,8 @@ struct TaskStore {
         -> AppendEventsResponse
     {
         try Self.checkSequenceNumbers(request.events)
-        // One statement (migration 10); `store` below does the same inside a completion.
-        let now = Date()
         let rows = try await database.single(
-            AppendEventsStatement(
-                bindings: try binds(
-                    organization, task, request.leaseId, worker, request.events.map(\.seq), request.events.map(\.type),
-                    request.events.map(\.data.jsonText), request.events.map { $0.ts ?? now })))
+            Self.appendStatement(organization, task: task, lease: request.leaseId, worker: worker, events: request.events))
         guard let row = rows.first?.makeRandomAccess() else {
             throw APIError(.internalServerError, "internal", "the event batch returned nothing")
         }
@@ -218,35 +213,18 @@ struct TaskStore {
         }
     }
 
-    /// Stores a worker's events for the leased attempt (the caller holds the task's lock and has
-    /// checked the lease); returns how many were new. Sequence numbers the attempt already sent
-    /// are skipped, so a resent batch (or a completion carrying events a batch already stored)
-    /// stores nothing twice.
-    func store(_ events: [TaskEvent], of leased: LeasedTask, task: UUID, worker: UUID, on connection: PostgresConnection)
-        async throws -> Int
+    /// `bosun_append_events` (migration 10), the one place a worker's events are stored: a batch
+    /// runs it as its own statement, a completion inside its transaction (the task is already
+    /// locked and its lease checked there). Seqs the attempt already stored are skipped, so a
+    /// resent batch, or a completion carrying events a batch stored, stores nothing twice.
+    static func appendStatement(_ organization: UUID, task: UUID, lease: UUID, worker: UUID, events: [TaskEvent]) throws
+        -> AppendEventsStatement
     {
-        guard !events.isEmpty else { return 0 }
-        let rows = try await connection.execute(
-            SeenEventsStatement(task: task, attempt: leased.attempt, seqs: events.map(\.seq)), logger: logger)
-        var seen = Set<Int>()
-        for try await value in rows { seen.insert(Int(value)) }
-        let fresh = events.filter { !seen.contains($0.seq) }.sorted { $0.seq < $1.seq }
-        let journal = ExecutionJournal(connection: connection, logger: logger)
-        try await journal.appendEvents(
-            execution: leased.executionId, events: fresh.map { ($0.type, $0.data, $0.ts) }, taskId: task,
-            attempt: leased.attempt, sourceSeqs: fresh.map(\.seq))
-        // The worker's tool-call policy decisions go to the audit log too, once each (a
-        // re-sent batch is filtered above), with the worker as the actor.
-        for event in fresh where event.type == "policy_decision" {
-            var details = event.data.objectValue ?? [:]
-            details["execution_id"] = .string(leased.executionId.uuidString.lowercased())
-            details["turn"] = .number(Double(leased.turn))
-            let decision = details["decision"]?.stringValue ?? "unknown"
-            try await journal.audit(
-                actor: "worker:\(worker.uuidString.lowercased())", action: "policy.\(decision)",
-                targetType: "execution", targetId: leased.executionId, details: .object(details))
-        }
-        return fresh.count
+        let now = Date()
+        return AppendEventsStatement(
+            bindings: try binds(
+                organization, task, lease, worker, events.map(\.seq), events.map(\.type), events.map(\.data.jsonText),
+                events.map { $0.ts ?? now }))
     }
 
     func complete(organization: UUID, task: UUID, worker: UUID, request: CompleteTaskRequest) async throws
@@ -278,7 +256,12 @@ struct TaskStore {
                 throw try await leaseProblem(task: task, lease: request.leaseId, worker: worker, on: connection)
             }
             // The attempt's last events, before `turn_completed` and the transition.
-            _ = try await store(request.events ?? [], of: leased, task: task, worker: worker, on: connection)
+            if let events = request.events, !events.isEmpty {
+                try await connection.execute(
+                    Self.appendStatement(organization, task: task, lease: request.leaseId, worker: worker, events: events),
+                    logger: logger
+                ).consume()
+            }
             let result = request.result
             try await connection.execute(
                 Prepared(
@@ -621,20 +604,6 @@ struct LockTaskStatement: PostgresPreparedStatement {
     var task: UUID
     func makeBindings() throws -> PostgresBindings { try binds(lease, worker, task) }
     func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
-}
-
-/// Which of a batch's worker sequence numbers this attempt already stored (a re-sent batch).
-struct SeenEventsStatement: PostgresPreparedStatement {
-    static let sql = """
-        SELECT source_seq FROM execution_events
-        WHERE task_id = $1::uuid AND attempt = $2::bigint AND source_seq = ANY($3::bigint[])
-        """
-    typealias Row = Int32
-    var task: UUID
-    var attempt: Int
-    var seqs: [Int]
-    func makeBindings() throws -> PostgresBindings { try binds(task, attempt, seqs) }
-    func decodeRow(_ row: PostgresRow) throws -> Int32 { try row.decode(Int32.self) }
 }
 
 /// The completed turn, append-only.

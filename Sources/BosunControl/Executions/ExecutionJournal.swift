@@ -14,7 +14,7 @@ struct ExecutionJournal {
     @discardableResult
     func appendEvents(
         execution: UUID, events: [(type: String, data: JSONValue, ts: Date?)], taskId: UUID? = nil,
-        attempt: Int? = nil, sourceSeqs: [Int]? = nil
+        attempt: Int? = nil
     ) async throws -> Int64 {
         guard !events.isEmpty else { return 0 }
         // The counter row lock orders concurrent appenders; sequence numbers stay gap-free.
@@ -24,15 +24,13 @@ struct ExecutionJournal {
         for try await value in rows { last = value }
         let first = last - Int64(events.count) + 1
         let seqs = (0..<Int64(events.count)).map { first + $0 }
-        // 0 stands for "no source sequence" (system events); NULLIF turns it back into NULL.
-        let sources = (sourceSeqs ?? Array(repeating: 0, count: events.count))
         let types = events.map(\.type)
         let datas = events.map(\.data.jsonText)
         let now = Date()
         let stamps = events.map { $0.ts ?? now }
         let inserted = try await connection.execute(
             InsertEventsStatement(
-                bindings: try binds(execution, taskId, attempt, seqs, sources, types, datas, stamps)), logger: logger)
+                bindings: try binds(execution, taskId, attempt, seqs, types, datas, stamps)), logger: logger)
         for try await _ in inserted {}
         try await Notifications.send(Notifications.event(execution: execution), on: connection, logger: logger)
         return last
@@ -101,14 +99,12 @@ struct ReserveEventSeqsStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
 }
 
-/// A batch of events in one statement; a source sequence of 0 stands for none (system events).
+/// The control API's own events in one statement (a worker's go through `bosun_append_events`).
 struct InsertEventsStatement: PostgresPreparedStatement {
     static let sql = """
-        INSERT INTO execution_events (organization_id, execution_id, seq, task_id, attempt, source_seq, type, data, ts)
-        SELECT bosun_current_org(), $1::uuid, s.seq, $2::uuid, $3::bigint, NULLIF(s.source_seq, 0), s.type,
-               s.data::jsonb, s.ts
-        FROM unnest($4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::timestamptz[])
-             AS s(seq, source_seq, type, data, ts)
+        INSERT INTO execution_events (organization_id, execution_id, seq, task_id, attempt, type, data, ts)
+        SELECT bosun_current_org(), $1::uuid, s.seq, $2::uuid, $3::bigint, s.type, s.data::jsonb, s.ts
+        FROM unnest($4::bigint[], $5::text[], $6::text[], $7::timestamptz[]) AS s(seq, type, data, ts)
         """
     typealias Row = Void
     let bindings: PostgresBindings
