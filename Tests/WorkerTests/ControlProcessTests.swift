@@ -13,7 +13,7 @@ import Testing
             let port = try freePort()
             let control = try ControlProcess(database: h.server.server.services.configuration.databaseURL, port: port)
             h.onShutdown { await control.stop() }
-            try await control.waitForLog("bosun-control is listening")
+            try await control.waitForLog("bosun-control is listening", timeout: .seconds(30))
             #expect(control.log.contains(#""concurrency_executor":"nio""#))
 
             // The tenant the harness made, through the spawned process.
@@ -60,13 +60,12 @@ import Testing
 }
 
 /// A real `bosun-control serve` process on `port`, with its log captured.
-final class ControlProcess: @unchecked Sendable {
+final class ControlProcess: LoggedProcess, @unchecked Sendable {
+    let name = "bosun-control"
     let process = Process()
     let logURL: URL
 
     init(database: DatabaseURL, port: Int, environment extra: [String: String] = [:]) throws {
-        logURL = FileManager.default.temporaryDirectory.appendingPathComponent("bosun-control-\(UUID().uuidString.prefix(8)).log")
-        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         process.executableURL = WorkerProcess.binDirectory.appendingPathComponent("bosun-control")
         process.arguments = ["serve"]
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BOSUN_") && !$0.key.hasPrefix("NOTIFY_") }
@@ -77,35 +76,8 @@ final class ControlProcess: @unchecked Sendable {
         environment["BOSUN_LOG_LEVEL"] = "info"
         environment.merge(extra) { _, new in new }
         process.environment = environment
-        let log = try FileHandle(forWritingTo: logURL)
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
+        logURL = try captureOutput(of: process, prefix: "bosun-control")
         try process.run()
-    }
-
-    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
-
-    func signal(_ signo: Int32) { kill(process.processIdentifier, signo) }
-
-    func waitForExit(timeout: Duration) async -> Int32? {
-        let end = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now > end { return nil }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return process.terminationStatus
-    }
-
-    func waitForLog(_ text: String, timeout: Duration = .seconds(30)) async throws {
-        let end = ContinuousClock.now + timeout
-        while !log.contains(text) {
-            if ContinuousClock.now > end { throw TestFailure("control log never said '\(text)':\n\(log.suffix(3000))") }
-            if !process.isRunning {
-                throw TestFailure("bosun-control exited (\(process.terminationStatus)) before '\(text)':\n\(log.suffix(3000))")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
     }
 
     func stop() async {

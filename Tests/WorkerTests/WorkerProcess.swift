@@ -3,8 +3,57 @@ import BosunControl
 import BosunTestSupport
 import Foundation
 
+/// A spawned Bosun binary whose output goes to a log file the test reads.
+protocol LoggedProcess: AnyObject {
+    var process: Process { get }
+    var logURL: URL { get }
+    /// How the failure messages name it ("worker", "bosun-control").
+    var name: String { get }
+}
+
+/// Sends `process`'s output (both streams) to a new file in the temporary directory, named
+/// `<prefix>-<id>.log`, and gives it no input; returns the file.
+func captureOutput(of process: Process, prefix: String) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8)).log")
+    _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+    let log = try FileHandle(forWritingTo: url)
+    process.standardOutput = log
+    process.standardError = log
+    process.standardInput = FileHandle.nullDevice
+    return url
+}
+
+extension LoggedProcess {
+    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    func signal(_ signo: Int32) { kill(process.processIdentifier, signo) }
+
+    /// The exit status, or nil if it is still running at the deadline.
+    func waitForExit(timeout: Duration) async -> Int32? {
+        let end = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > end { return nil }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return process.terminationStatus
+    }
+
+    /// Waits until the log contains `text`.
+    func waitForLog(_ text: String, timeout: Duration = .seconds(20)) async throws {
+        let end = ContinuousClock.now + timeout
+        while !log.contains(text) {
+            if ContinuousClock.now > end { throw TestFailure("\(name) log never said '\(text)':\n\(log.suffix(3000))") }
+            if !process.isRunning {
+                throw TestFailure("\(name) exited (\(process.terminationStatus)) before '\(text)':\n\(log.suffix(3000))")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
 /// A real `bosun-worker` process (the binary `swift build` made), with its log captured.
-final class WorkerProcess: @unchecked Sendable {
+final class WorkerProcess: LoggedProcess, @unchecked Sendable {
+    let name = "worker"
     let process = Process()
     let logURL: URL
     let workDirectory: String
@@ -28,9 +77,7 @@ final class WorkerProcess: @unchecked Sendable {
         environment extra: [String: String] = [:], testRuntime: Bool = true
     ) throws {
         let id = UUID().uuidString.prefix(8)
-        logURL = FileManager.default.temporaryDirectory.appendingPathComponent("bosun-worker-\(id).log")
         workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("bosun-work-\(id)").path
-        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         process.executableURL = Self.binDirectory.appendingPathComponent("bosun-worker")
         process.arguments =
             ["run"] + (testRuntime ? ["--test-runtime"] : [])
@@ -45,10 +92,7 @@ final class WorkerProcess: @unchecked Sendable {
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("sandbox-profiles").path
         environment.merge(extra) { _, new in new }
         process.environment = environment
-        let log = try FileHandle(forWritingTo: logURL)
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
+        logURL = try captureOutput(of: process, prefix: "bosun-worker")
     }
 
     /// Starts the worker inside `cgroup` (a directory under the cgroup2 mount), as systemd
@@ -66,29 +110,6 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     var pid: Int32 { process.processIdentifier }
-    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
-
-    func signal(_ signo: Int32) { kill(process.processIdentifier, signo) }
-
-    /// The exit status, or nil if it is still running at the deadline.
-    func waitForExit(timeout: Duration) async -> Int32? {
-        let end = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now > end { return nil }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return process.terminationStatus
-    }
-
-    /// Waits until the log contains `text`.
-    func waitForLog(_ text: String, timeout: Duration = .seconds(20)) async throws {
-        let end = ContinuousClock.now + timeout
-        while !log.contains(text) {
-            if ContinuousClock.now > end { throw TestFailure("worker log never said '\(text)':\n\(log.suffix(3000))") }
-            if !process.isRunning { throw TestFailure("worker exited (\(process.terminationStatus)) before '\(text)':\n\(log.suffix(3000))") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
 
     /// Stops the worker the way an operator would (drain, then abort) so its task processes
     /// are stopped too; SIGKILL only if that fails.
