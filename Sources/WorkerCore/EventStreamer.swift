@@ -59,8 +59,9 @@ actor EventStreamer: TurnEventSink {
 
     /// Sends everything pending, retrying transient errors until `deadline`. Returns false when
     /// events could not be delivered (lease lost, or still failing at the deadline).
-    func flushAll(deadline: ContinuousClock.Instant) async -> Bool {
-        while !pending.isEmpty {
+    /// With `leaving`, stops once at most that many events are left pending.
+    func flushAll(deadline: ContinuousClock.Instant, leaving keep: Int = 0) async -> Bool {
+        while pending.count > keep {
             if lost { return false }
             if await flushOnce() { continue }
             if lost || ContinuousClock.now >= deadline { return false }
@@ -75,13 +76,7 @@ actor EventStreamer: TurnEventSink {
     /// API skips seqs it already has, so handing over loses nothing that a flush would keep.
     /// Nil when events can no longer be delivered at all (the lease is gone).
     func takeForReport(deadline: ContinuousClock.Instant) async -> [TaskEvent]? {
-        while pending.count > maxBatch {
-            if lost { return nil }
-            if await flushOnce() { continue }
-            if lost || ContinuousClock.now >= deadline { return nil }
-            try? await Task.sleep(for: Backoff.delay(attempt: failures, base: .milliseconds(100), cap: .seconds(2)))
-        }
-        if lost { return nil }
+        guard await flushAll(deadline: deadline, leaving: maxBatch), !lost else { return nil }
         let last = pending
         pending.removeAll()
         return last

@@ -257,10 +257,16 @@ struct TaskStore {
             }
             // The attempt's last events, before `turn_completed` and the transition.
             if let events = request.events, !events.isEmpty {
-                try await connection.execute(
+                let rows = try await connection.execute(
                     Self.appendStatement(organization, task: task, lease: request.leaseId, worker: worker, events: events),
-                    logger: logger
-                ).consume()
+                    logger: logger)
+                var outcome: String?
+                for try await row in rows { outcome = try row.makeRandomAccess().value("outcome") }
+                // The lease was checked under the same lock a moment ago; anything else is a bug,
+                // and the completion must not go through without its events.
+                guard outcome == "ok" else {
+                    throw APIError(.internalServerError, "internal", "the completion's events were not stored (\(outcome ?? "nothing"))")
+                }
             }
             let result = request.result
             try await connection.execute(
