@@ -1,6 +1,29 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+#if os(Linux)
+import Glibc
+
+/// How the worker is linked, to keep its resident memory small (issue 3 asks <= 20 MB idle): lld,
+/// no dynamic symbol table for its own code, and relocations packed as RELR, which the C library's
+/// loader reads in 40 KB instead of 2.7 MB (all of it resident otherwise). RELR needs glibc 2.36 or
+/// later where the worker runs, so on an older C library the worker is linked without it. Release
+/// builds add `--static-swift-stdlib` (README). Measured in docs/ARCHITECTURE.md.
+let workerLinkerFlags: [String] = {
+    var flags = ["-use-ld=lld", "-Xlinker", "--no-export-dynamic"]
+    var buffer = [CChar](repeating: 0, count: 64)  // "glibc 2.36"
+    _ = confstr(Int32(_CS_GNU_LIBC_VERSION), &buffer, buffer.count)
+    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let version = text.split(separator: " ").last?.split(separator: ".").compactMap { Int($0) } ?? []
+    if version.count >= 2, (version[0], version[1]) >= (2, 36) {
+        flags += ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]
+    }
+    return flags
+}()
+#else
+let workerLinkerFlags: [String] = []
+#endif
+
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
@@ -133,7 +156,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            linkerSettings: [.unsafeFlags(workerLinkerFlags)]
         ),
         // A fake model provider speaking OpenAI's and Anthropic's real wire formats, for tests and the demo.
         .target(

@@ -100,7 +100,7 @@ struct WorkerBenchmark: AsyncParsableCommand {
             String(
                 format: "idle RSS: %.1f MB (peak %.1f MB); PSS %.1f MB; private dirty (the worker's own heap) %.1f MB",
                 idle.rssMB(field: "VmRSS"), idle.rssMB(field: "VmHWM"), idle.rollupMB("Pss"), idle.rollupMB("Private_Dirty")))
-        print("  (RSS counts the resident pages of shared libraries: the Swift runtime and Foundation alone are ~18 MB)")
+        print("  (RSS counts the code and read-only data mapped from the binary and its libraries; scripts/build-worker builds the deployed footprint)")
         print(String(format: "idle CPU: %.3f %% of one core over %.0f s", cpu, elapsed))
         await idle.stop()
     }
