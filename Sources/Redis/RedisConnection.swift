@@ -29,16 +29,24 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         guard let components = URLComponents(string: text), components.scheme == "redis" else {
             throw RedisError("a Redis URL must look like redis://[user:password@]host:port[/db], got '\(text)'")
         }
-        host = components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+        // `percentEncodedHost`, not `host`: `host` runs the name through IDNA (ICU's UTS #46),
+        // which maps about 1.6 MB of ICU code and data into every worker that reads its Redis URL
+        // (docs/ARCHITECTURE.md, "Measured (bosun bench worker ...)").
+        var host = components.percentEncodedHost.flatMap { $0.removingPercentEncoding } ?? ""
+        if host.hasPrefix("["), host.hasSuffix("]") {
+            host = String(host.dropFirst().dropLast())  // an IPv6 literal; hiredis takes it bare
+        }
+        self.host = host.isEmpty ? "127.0.0.1" : host
         port = components.port ?? 6379
         username = components.user.flatMap { $0.isEmpty ? nil : $0.removingPercentEncoding }
         password = components.password.flatMap { $0.removingPercentEncoding }
-        let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        database = path.isEmpty ? 0 : (Int(path) ?? 0)
+        database = components.path.split(separator: "/").first.flatMap { Int($0) } ?? 0
     }
 
     /// The URL without credentials, safe to log.
-    public var description: String { "redis://\(host):\(port)/\(database)" }
+    public var description: String {
+        "redis://\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)"
+    }
 }
 
 /// One hiredis connection, owned by one serial queue (hiredis is blocking and not thread-safe).

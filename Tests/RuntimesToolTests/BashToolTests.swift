@@ -70,8 +70,9 @@ import Testing
         let cancelled = ContinuousClock.now
         call.cancel()
         let output = await call.value
-        // Not the 30 s kill grace: cancellation is SIGKILL at once.
-        #expect(ContinuousClock.now - cancelled < .seconds(3))
+        // Not the 30 s kill grace: cancellation is SIGKILL at once. (The bound leaves room for a
+        // loaded 2-core machine running the whole suite in parallel: 3.75 s was seen there.)
+        #expect(ContinuousClock.now - cancelled < .seconds(10))
         #expect(output == .error("Command was cancelled and killed, with every process it started."))
         #expect(await ToolFixtures.eventually { !ToolFixtures.isRunning(pid) }, "background child \(pid) survived")
     }
