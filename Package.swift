@@ -7,8 +7,9 @@ import Glibc
 /// How the worker is linked, to keep its resident memory small (issue 3 asks <= 20 MB idle): lld,
 /// no dynamic symbol table for its own code, and relocations packed as RELR, which the C library's
 /// loader reads in 40 KB instead of 2.7 MB (all of it resident otherwise). RELR needs glibc 2.36 or
-/// later where the worker runs, so on an older C library the worker is linked without it. Release
-/// builds add `--static-swift-stdlib` (README). Measured in docs/ARCHITECTURE.md.
+/// later where the worker runs, so on an older C library the worker is linked without it.
+/// scripts/build-worker adds the static Swift runtime and the link order. Measured in
+/// docs/ARCHITECTURE.md.
 let workerLinkerFlags: [String] = {
     var flags = ["-use-ld=lld", "-Xlinker", "--no-export-dynamic"]
     var buffer = [CChar](repeating: 0, count: 64)  // "glibc 2.36"
