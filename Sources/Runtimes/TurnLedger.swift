@@ -16,12 +16,24 @@ public struct TurnLedger: Sendable {
 
     /// Records a message; a model reply also records what it cost, so a retried attempt counts
     /// it against the turn's limits and reports it in the turn's usage.
+    ///
+    /// Tool results and replies that ask for tool calls are stored before this returns: the
+    /// calls about to run have side effects, and an interrupted attempt's calls get their
+    /// "may or may not have run" results from the stored reply. A reply without tool calls (the
+    /// turn's answer) is only queued: nothing runs after it, and it reaches the control API with
+    /// the next flush or, at the latest, inside the completion (`CompleteTaskRequest.events`).
+    /// Waiting for it cost every turn a request and a commit; a worker that dies in the
+    /// flush interval after the answer leaves a retry that asks the model again.
     public func record(_ message: ChatMessage, reply: ChatResponse? = nil) async throws {
         var entry: [String: JSONValue] = ["message": message.jsonValue]
         if let reply {
             entry["usage"] = (try? JSONValue(encoding: reply.usage)) ?? .null
             entry["cost_usd"] = .number(reply.costUsd)
             entry["model"] = .string(reply.model)
+            if message.toolCalls.isEmpty {
+                await events.emit(LedgerEvent.type, .object(entry))
+                return
+            }
         }
         try await events.record(LedgerEvent.type, .object(entry))
     }

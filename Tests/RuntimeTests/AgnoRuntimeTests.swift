@@ -53,8 +53,11 @@ import Testing
         #expect(types.contains("RunContent"))
         let content = await h.events.data("RunContent").compactMap { $0["content"]?.stringValue }.joined()
         #expect(content == "The note says forty-two.")
-        // Each model reply and each tool result went to the ledger, durably.
-        #expect(await h.events.recorded == 5)
+        // Each model reply and each tool result went to the ledger; the turn waited for all of
+        // them to be stored except the answer, which rides with the completion.
+        #expect(await h.events.data(LedgerEvent.type).count == 5)
+        #expect(await h.events.recorded == 4)
+        #expect(await h.events.data(LedgerEvent.type).last?["message"]?["text"] == "The note says forty-two.")
         let metrics = try #require(await h.events.data("RunCompleted").first?["metrics"])
         #expect(metrics["input_tokens"] == 450)
         #expect(metrics["model_calls"] == 3)
@@ -277,8 +280,10 @@ import Testing
         #expect(try String(contentsOfFile: h.workspace + "/effects", encoding: .utf8) == "second\n")
         #expect(await h.requests().count == 1)
         #expect(result.toolCalls.map(\.id) == ["c1", "c2"])
-        // The replayed messages are not recorded again: only the new result and the answer.
-        #expect(await h.events.recorded == 2)
+        // The replayed messages are not recorded again: only the new result (awaited) and the
+        // answer (queued).
+        #expect(await h.events.data(LedgerEvent.type).count == 2)
+        #expect(await h.events.recorded == 1)
         // What the replayed reply cost is part of the turn (and of its limits).
         #expect(result.usage.inputTokens > 1000)
         #expect(result.costUsd > 0.5)
