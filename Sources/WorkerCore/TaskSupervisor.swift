@@ -94,7 +94,7 @@ struct TaskSupervisor: Sendable {
         }
         let events = EventStreamer(
             task: taskId, lease: leaseId, session: session, logger: logger,
-            recordTimeout: .seconds(max(assignment.lease.durationS, 5)))
+            flushInterval: configuration.eventFlushInterval, recordTimeout: .seconds(max(assignment.lease.durationS, 5)))
         var cgroup: TaskCgroup?
         if let cgroupRoot {
             do {

@@ -58,6 +58,10 @@ struct Run: AsyncParsableCommand {
     var drainTimeout: String?
     @Option(name: .customLong("kill-grace"), help: "Seconds between SIGTERM and SIGKILL for task processes (default 5).")
     var killGrace: String?
+    @Option(
+        name: .customLong("event-flush-interval"),
+        help: "Seconds between sends of a running turn's events (BOSUN_WORKER_EVENT_FLUSH_INTERVAL_S, default 0.1).")
+    var eventFlushInterval: String?
     @Option(name: .customLong("llm-base-url"), help: "LLM gateway URL; overrides the control API's (BOSUN_LLM_BASE_URL).")
     var llmBaseURL: String?
     @Option(name: .customLong("llm-api-key"), help: "LLM gateway key (BOSUN_LLM_API_KEY; prefer the environment).")
@@ -92,6 +96,7 @@ struct Run: AsyncParsableCommand {
         flags[WorkerSetting.logFormat.flag] = logFormat
         flags[WorkerSetting.drainTimeout.flag] = drainTimeout
         flags[WorkerSetting.killGrace.flag] = killGrace
+        flags[WorkerSetting.eventFlushInterval.flag] = eventFlushInterval
         flags[WorkerSetting.llmBaseURL.flag] = llmBaseURL
         flags[WorkerSetting.llmAPIKey.flag] = llmAPIKey
         flags[WorkerSetting.llmPricingFile.flag] = llmPricing

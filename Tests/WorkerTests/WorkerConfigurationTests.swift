@@ -24,6 +24,7 @@ import Testing
             slots = 2
             work_dir = '/srv/bosun'
             drain_timeout_s = 90.5
+            event_flush_interval_s = 0.25
             once = false
 
             [labels]
@@ -36,6 +37,7 @@ import Testing
         #expect(configuration.controlURL.absoluteString == "http://127.0.0.1:8080")
         #expect(configuration.workDirectory == "/srv/bosun")
         #expect(configuration.drainTimeout == .milliseconds(90_500))
+        #expect(configuration.eventFlushInterval == .milliseconds(250))
         #expect(configuration.labels == ["gpu": "a100", "zone.name": "eu-1"])
         let fromEnvironment = try WorkerConfiguration.load(
             flags: [:], environment: required.merging(["BOSUN_WORKER_SLOTS": "4"]) { $1 }, configFile: path)
@@ -96,6 +98,9 @@ import Testing
         (["BOSUN_QUEUE_ID": "default"], "BOSUN_QUEUE_ID"),
         (["BOSUN_LOG_LEVEL": "loud"], "BOSUN_LOG_LEVEL"),
         (["BOSUN_WORKER_DRAIN_TIMEOUT_S": "-1"], "BOSUN_WORKER_DRAIN_TIMEOUT_S"),
+        (["BOSUN_WORKER_EVENT_FLUSH_INTERVAL_S": "0"], "BOSUN_WORKER_EVENT_FLUSH_INTERVAL_S"),
+        (["BOSUN_WORKER_EVENT_FLUSH_INTERVAL_S": "0.001"], "BOSUN_WORKER_EVENT_FLUSH_INTERVAL_S"),
+        (["BOSUN_WORKER_EVENT_FLUSH_INTERVAL_S": "120"], "BOSUN_WORKER_EVENT_FLUSH_INTERVAL_S"),
         (["BOSUN_WORKER_LABELS": "gpu"], "BOSUN_WORKER_LABELS"),
         (["BOSUN_WORKER_WORK_DIR": "relative/dir"], "BOSUN_WORKER_WORK_DIR"),
         (["BOSUN_LLM_BASE_URL": "localhost:4000"], "BOSUN_LLM_BASE_URL"),

@@ -2,6 +2,7 @@ import BosunControl
 import BosunProtocol
 import BosunTestSupport
 import Foundation
+import PostgresNIO
 import ScriptedLLM
 import Testing
 
@@ -218,6 +219,61 @@ import Testing
             #expect(done.status == .failed)
             #expect(done.error?.contains("unknown profile \"no-such-profile\"") == true, "\(done.error ?? "")")
             #expect(await llm.requests().isEmpty)
+        }
+    }
+
+    /// Which events ride with the completion. With a flush interval far longer than the turn,
+    /// only awaited events (the reply with tool calls, the tool result) go on their own; the
+    /// answer and the events after it are stored by the completion itself, in the transaction
+    /// that writes the turn (same `xmin`), before `turn_completed`.
+    @Test func aTurnsLastEventsAreStoredWithItsCompletion() async throws {
+        let llm = try await Self.startLLM(
+            #"""
+            {"replies": [
+              {"match": {"contains": "Check"}, "tool_calls": [{"id": "t1", "name": "Bash", "arguments": {"command": "echo disk ok"}}]},
+              {"match": {"contains": "disk ok"}, "text": "The disk is fine."}
+            ]}
+            """#)
+        defer { Task { await llm.stop() } }
+        try await Harness.run(WorkerDaemonTests.fast) { h in
+            let agent = try await Self.agent(
+                h.tenant, AgentDefinition(name: "checker", runtime: .agno, model: "openai/gpt-4o-mini", tools: ["Bash"]))
+            var environment = try Self.llmEnvironment(llm)
+            environment["BOSUN_WORKER_EVENT_FLUSH_INTERVAL_S"] = "30"
+            _ = try await h.worker(environment: environment, testRuntime: false)
+            let execution = try await h.tenant.submit(agent: agent.id, input: "Check the disk")
+            let done = try await h.tenant.waitForStatus(execution.id, [.completed, .failed])
+            #expect(done.status == .completed, "\(done)")
+            #expect(done.output == "The disk is fine.")
+
+            struct Stored { let seq: Int64; let type: String; let data: JSONValue; let withTurn: Bool }
+            let stored = try await h.server.server.services.database.withTenant(h.tenant.organizationId) { connection in
+                let rows = try await connection.query(
+                    """
+                    SELECT e.seq, e.type, e.data::text, e.xmin = t.xmin
+                    FROM execution_events e JOIN turns t ON t.execution_id = e.execution_id AND t.turn_number = 1
+                    WHERE e.execution_id = \(execution.id) ORDER BY e.seq
+                    """, logger: TestEnvironment.logger)
+                var stored: [Stored] = []
+                for try await (seq, type, data, withTurn) in rows.decode((Int64, String, String, Bool).self) {
+                    stored.append(Stored(seq: seq, type: type, data: try JSONValue(parsing: data), withTurn: withTurn))
+                }
+                return stored
+            }
+            let ledger = stored.filter { $0.type == "ledger" }
+            let toolReply = try #require(ledger.first { $0.data["message"]?["tool_calls"] != nil })
+            let toolResult = try #require(ledger.first { $0.data["message"]?["role"] == "tool" })
+            let answer = try #require(ledger.first { $0.data["message"]?["text"] == "The disk is fine." })
+            let runCompleted = try #require(stored.first { $0.type == "RunCompleted" })
+            let turnCompleted = try #require(stored.first { $0.type == "turn_completed" })
+            // Awaited: stored by their own events requests, before the turn went on.
+            #expect(!toolReply.withTurn)
+            #expect(!toolResult.withTurn)
+            // Queued: carried by the completion, ahead of turn_completed.
+            #expect(answer.withTurn)
+            #expect(runCompleted.withTurn)
+            #expect(turnCompleted.withTurn)
+            #expect(answer.seq < runCompleted.seq && runCompleted.seq < turnCompleted.seq)
         }
     }
 

@@ -26,6 +26,10 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var testRuntime: Bool = false
     /// Grace between SIGTERM and SIGKILL when a task's processes are stopped.
     public var killGrace: Duration = .seconds(5)
+    /// How often a running turn's events go to the control API. Events a turn must have stored
+    /// before it goes on (tool calls and their results) go at once whatever this says, and
+    /// whatever is still pending when the turn ends rides with the completion.
+    public var eventFlushInterval: Duration = .milliseconds(100)
     /// The LLM gateway's base URL; overrides the one the control API names at registration.
     public var llmBaseURL: String?
     /// The key for the LLM gateway. It stays on the worker: the control plane never sees it.
@@ -75,6 +79,8 @@ public struct WorkerSetting: Sendable, Hashable {
         flag: "--test-runtime", environment: "BOSUN_WORKER_TEST_RUNTIME", toml: "test_runtime")
     public static let killGrace = WorkerSetting(
         flag: "--kill-grace", environment: "BOSUN_WORKER_KILL_GRACE_S", toml: "kill_grace_s")
+    public static let eventFlushInterval = WorkerSetting(
+        flag: "--event-flush-interval", environment: "BOSUN_WORKER_EVENT_FLUSH_INTERVAL_S", toml: "event_flush_interval_s")
 
     public static let llmBaseURL = WorkerSetting(
         flag: "--llm-base-url", environment: "BOSUN_LLM_BASE_URL", toml: "llm_base_url")
@@ -91,7 +97,7 @@ public struct WorkerSetting: Sendable, Hashable {
 
     public static let all: [WorkerSetting] = [
         controlURL, apiKey, queueId, slots, labels, workDirectory, name, logLevel, logFormat, drainTimeout, once,
-        testRuntime, killGrace, llmBaseURL, llmAPIKey, llmPricingFile, llmTimeout, llmMaxRetries, secretsDirectory,
+        testRuntime, killGrace, eventFlushInterval, llmBaseURL, llmAPIKey, llmPricingFile, llmTimeout, llmMaxRetries, secretsDirectory,
     ]
 }
 
@@ -216,6 +222,14 @@ extension WorkerConfiguration {
         }
         if let grace = try source(.killGrace) {
             configuration.killGrace = try seconds(grace, allowZero: true)
+        }
+        if let interval = try source(.eventFlushInterval) {
+            let value = try seconds(interval, allowZero: false)
+            // Under 10 ms it is a request per event; past a minute a live stream looks dead.
+            guard value >= .milliseconds(10), value <= .seconds(60) else {
+                throw ConfigurationError("\(interval.origin) must be between 0.01 and 60 seconds, got '\(interval.text)'")
+            }
+            configuration.eventFlushInterval = value
         }
         if let once = try source(.once) { configuration.once = try boolean(once) }
         if let test = try source(.testRuntime) { configuration.testRuntime = try boolean(test) }
