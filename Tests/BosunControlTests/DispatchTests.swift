@@ -2,6 +2,7 @@ import BosunControl
 import BosunProtocol
 import BosunTestSupport
 import Foundation
+import PostgresNIO
 import Testing
 
 @Suite struct DispatchTests {
@@ -442,6 +443,28 @@ import Testing
         #expect(missing.problem?.detail.contains("routing.queue_id") == true)
     }
 
+    /// AUTO routing between live queues takes the one with the fewest open tasks per slot, and
+    /// open means queued and leased: each half alone would pick the other queue here.
+    @Test func autoRoutingCountsQueuedAndLeasedTasks() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let second = try await tenant.admin.post("/api/v1/queues", CreateQueueRequest(name: "second")).decode(TaskQueue.self)
+        let (first, firstWorker) = try await tenant.registerWorker(queue: tenant.queueId, runtimes: ["agno"])
+        _ = try await tenant.registerWorker(queue: second.id, runtimes: ["agno"])
+
+        // The default queue has one leased task, the second none: a tie if leased ones were
+        // not counted, and ties go to the older (default) queue.
+        _ = try await tenant.submit(agent: agent.id, routing: Routing(strategy: .specificQueue, queueId: tenant.queueId))
+        #expect(try await firstWorker.poll(worker: first.workerId, slots: 1).count == 1)
+        let toSecond = try await tenant.submit(agent: agent.id)
+        #expect(toSecond.queueId == second.id)
+        // Now two queued in the second queue against one leased in the default one.
+        _ = try await tenant.submit(agent: agent.id, routing: Routing(strategy: .specificQueue, queueId: second.id))
+        let toDefault = try await tenant.submit(agent: agent.id)
+        #expect(toDefault.queueId == tenant.queueId)
+    }
+
     @Test func anIdempotencyKeyCreatesOneExecution() async throws {
         let server = try await TestServer.shared()
         let tenant = try await Tenant.create(on: server)
@@ -476,5 +499,64 @@ import Testing
         // Exactly one task to claim.
         let (registration, worker) = try await tenant.registerWorker(slots: 4)
         #expect(try await worker.poll(worker: registration.workerId, slots: 4).count == 1)
+    }
+
+    /// A claim reads the task it takes, not the backlog. Planner statistics lag behind a queue
+    /// that fills up (they said nothing was queued), and with both per-queue indexes estimated at
+    /// one row the planner used to read every open task of the queue and sort them: 4 ms per
+    /// claim at 3,000 queued, so throughput fell just when a backlog needed it (migration 11).
+    @Test func aClaimReadsOnlyTheTaskItTakesWhateverTheBacklog() async throws {
+        let server = try await TestServer.startIsolated()
+        defer { Task { await server.stop() } }
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        let (registration, _) = try await tenant.registerWorker()
+        let client = server.server.services.database.client
+        let logger = TestEnvironment.logger
+        func insertTasks(_ count: Int, status: String) async throws {
+            try await client.query(
+                """
+                WITH e AS (
+                    INSERT INTO executions (organization_id, agent_id, status, input, routing_strategy, queue_id)
+                    SELECT \(tenant.organizationId), \(agent.id), 'queued', '"backlog"', 'AUTO', \(tenant.queueId)
+                    FROM generate_series(1, \(count))
+                    RETURNING id
+                )
+                INSERT INTO tasks (organization_id, execution_id, queue_id, turn_number, status, input, max_attempts)
+                SELECT \(tenant.organizationId), e.id, \(tenant.queueId), 1, \(status), '"backlog"', 3 FROM e
+                """, logger: logger)
+        }
+        // History first, statistics taken, then a backlog the statistics have not seen.
+        try await client.query("ALTER TABLE tasks SET (autovacuum_enabled = false)", logger: logger)
+        try await insertTasks(300, status: "completed")
+        try await client.query("ANALYZE tasks", logger: logger)
+        try await insertTasks(3000, status: "queued")
+
+        let (claimed, read) = try await client.withTransaction(logger: logger) { connection in
+            var claimed = 0
+            let rows = try await connection.query(
+                """
+                SELECT id FROM bosun_claim_tasks(\(tenant.organizationId), \(registration.workerId), 30::float8,
+                                                 \(tenant.queueId), 1::bigint, '{}'::uuid[])
+                """, logger: logger)
+            for try await _ in rows { claimed += 1 }
+            // Rows this transaction fetched through indexes (the function ran in it).
+            let stats = try await connection.query(
+                "SELECT COALESCE(idx_tup_fetch, 0) FROM pg_catalog.pg_stat_xact_user_tables WHERE relname = 'tasks'",
+                logger: logger)
+            var read: Int64 = -1
+            for try await value in stats.decode(Int64.self) { read = value }
+            return (claimed, read)
+        }
+        #expect(claimed == 1)
+        #expect(read >= 1 && read < 50, "the claim fetched \(read) tasks rows through indexes")
+        // Routing counts queued and leased tasks through their own indexes (migration 11
+        // rewrote migration 9's count; an edit there must not silently undo it).
+        let source = try await client.query(
+            "SELECT prosrc FROM pg_proc WHERE proname = 'bosun_submit'", logger: logger)
+        var text = ""
+        for try await value in source.decode(String.self) { text = value }
+        #expect(text.contains("t.status = 'leased'))::float / l.slots"))
+        #expect(!text.contains("IN ('queued', 'leased')"))
     }
 }
