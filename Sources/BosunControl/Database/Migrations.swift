@@ -81,7 +81,6 @@ enum Migrations {
             """
     }()
 
-
     /// The dispatch hot path (submit and claim) as functions that each run as one statement with
     /// no explicit transaction: the function enters the tenant itself (the application role and
     /// the organization, both transaction-local, so they end with the statement's own implicit
