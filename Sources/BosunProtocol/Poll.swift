@@ -53,11 +53,15 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
     public var policies: [PolicySnapshot]
     /// Decided approvals for calls of this task, when it runs again after people decided.
     public var approvals: [ApprovalResolution]
+    /// What had been used when the task was claimed, present when a policy sets a quota: the
+    /// worker adds the turn's own use and checks the quotas before every model call, so one turn
+    /// cannot run far past a quota before the control API sees it.
+    public var usageSoFar: UsageSoFar?
 
     public init(
         id: UUID, executionId: UUID, organizationId: UUID, queueId: UUID, turn: Int, attempt: Int, maxAttempts: Int,
         lease: Lease, agent: AgentSpec, input: JSONValue, history: [TurnHistory], ledger: [JSONValue] = [],
-        policies: [PolicySnapshot] = [], approvals: [ApprovalResolution] = []
+        policies: [PolicySnapshot] = [], approvals: [ApprovalResolution] = [], usageSoFar: UsageSoFar? = nil
     ) {
         self.id = id
         self.executionId = executionId
@@ -73,6 +77,7 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
         self.ledger = ledger
         self.policies = policies
         self.approvals = approvals
+        self.usageSoFar = usageSoFar
     }
 
     enum CodingKeys: String, CodingKey {
@@ -83,6 +88,7 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
         case turn, attempt
         case maxAttempts = "max_attempts"
         case lease, agent, input, history, ledger, policies, approvals
+        case usageSoFar = "usage_so_far"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -101,6 +107,48 @@ public struct TaskAssignment: Codable, Sendable, Equatable {
         self.ledger = try c.decodeIfPresent([JSONValue].self, forKey: .ledger) ?? []
         self.policies = try c.decode([PolicySnapshot].self, forKey: .policies)
         self.approvals = try c.decodeIfPresent([ApprovalResolution].self, forKey: .approvals) ?? []
+        self.usageSoFar = try c.decodeIfPresent(UsageSoFar.self, forKey: .usageSoFar)
+    }
+}
+
+/// Tokens (input plus output) and dollars used, as quotas count them.
+public struct QuotaUsage: Codable, Sendable, Equatable {
+    public var tokens: Int
+    public var costUSD: Double
+
+    public init(tokens: Int, costUSD: Double) {
+        self.tokens = tokens
+        self.costUSD = costUSD
+    }
+
+    public static let zero = QuotaUsage(tokens: 0, costUSD: 0)
+
+    public static func + (left: QuotaUsage, right: QuotaUsage) -> QuotaUsage {
+        QuotaUsage(tokens: left.tokens + right.tokens, costUSD: left.costUSD + right.costUSD)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tokens
+        case costUSD = "cost_usd"
+    }
+}
+
+/// The usage a task's quotas start from (`TaskAssignment.usage_so_far`).
+public struct UsageSoFar: Codable, Sendable, Equatable {
+    /// The execution's finished turns.
+    public var execution: QuotaUsage
+    /// The organization's turns since midnight UTC; present when a policy sets a daily
+    /// organization quota. It can only have grown since the claim, so a quota it breaks is broken.
+    public var organizationToday: QuotaUsage?
+
+    public init(execution: QuotaUsage, organizationToday: QuotaUsage? = nil) {
+        self.execution = execution
+        self.organizationToday = organizationToday
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case execution
+        case organizationToday = "organization_today"
     }
 }
 

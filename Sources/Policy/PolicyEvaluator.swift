@@ -102,6 +102,11 @@ public struct PolicyEvaluator: Sendable {
         entries.contains { $0.rules.organizationDailyTokens != nil || $0.rules.organizationDailyCostUSD != nil }
     }
 
+    /// Whether any policy sets a quota (so a task carries the usage so far).
+    public var hasQuota: Bool {
+        hasOrganizationQuota || entries.contains { $0.rules.executionTokens != nil || $0.rules.executionCostUSD != nil }
+    }
+
     /// Checks usage against every quota: an execution's totals and the organization's today.
     /// At the limit counts as over: a quota of 0 forbids any use.
     public func quotas(execution: Usage, organizationToday: Usage?) -> PolicyDecision {
@@ -133,15 +138,7 @@ public struct PolicyEvaluator: Sendable {
         return .allow()
     }
 
-    public struct Usage: Sendable, Equatable {
-        public var tokens: Int
-        public var costUSD: Double
-        public init(tokens: Int, costUSD: Double) {
-            self.tokens = tokens
-            self.costUSD = costUSD
-        }
-        public static let zero = Usage(tokens: 0, costUSD: 0)
-    }
+    public typealias Usage = QuotaUsage
 
     // MARK: Helpers
 

@@ -17,11 +17,7 @@ public enum PolicyInput {
             "environment_id": environment.map { .string($0.uuidString.lowercased()) } ?? .null,
             "team_ids": .array(teams.map { .string($0.uuidString.lowercased()) }),
         ]
-        if let today = organizationToday {
-            document["organization_today"] = [
-                "tokens": .number(Double(today.tokens)), "cost_usd": .number(today.costUSD),
-            ]
-        }
+        if let today = organizationToday { document["organization_today"] = usageDocument(today) }
         return .object(document)
     }
 
@@ -35,6 +31,28 @@ public enum PolicyInput {
             "turn": .number(Double(turn)),
             "agent": agentDocument(agent),
         ]
+    }
+
+    /// Before a model call inside a turn: the execution's usage includes the turn's so far.
+    public static func modelCall(
+        model: String, execution: UUID, turn: Int, agent: AgentSpec, executionUsage: PolicyEvaluator.Usage,
+        turnUsage: PolicyEvaluator.Usage, organizationToday: PolicyEvaluator.Usage?
+    ) -> JSONValue {
+        var document: [String: JSONValue] = [
+            "action": "model.call",
+            "model": .string(model),
+            "execution_id": .string(execution.uuidString.lowercased()),
+            "turn": .number(Double(turn)),
+            "agent": agentDocument(agent),
+            "execution_usage": usageDocument(executionUsage),
+            "turn_usage": usageDocument(turnUsage),
+        ]
+        if let today = organizationToday { document["organization_today"] = usageDocument(today) }
+        return .object(document)
+    }
+
+    static func usageDocument(_ usage: PolicyEvaluator.Usage) -> JSONValue {
+        ["tokens": .number(Double(usage.tokens)), "cost_usd": .number(usage.costUSD)]
     }
 
     static func agentDocument(_ agent: AgentSpec) -> JSONValue {

@@ -64,6 +64,7 @@ public struct AgnoRuntime: Runtime {
                 var finish: FinishReason = .stop
                 var answer: ChatMessage? = conversation.replayedAnswer
                 var schemaRetries = 0
+                var quotaError: String?
                 loop: while answer == nil {
                     // Calls the model asked for that have no result yet (a replayed attempt's unfinished work).
                     let pending = conversation.pendingToolCalls
@@ -78,6 +79,13 @@ public struct AgnoRuntime: Runtime {
                     if meter.calls >= options.maxIterations {
                         // Out of iterations with the model still working: the next turn continues.
                         finish = .toolCalls
+                        break loop
+                    }
+                    if let denial = await policy.quotaDenial(model: model, turn: meter.quotaUsage) {
+                        // Ended, not thrown: the turn is recorded with what it used, and the
+                        // execution fails on its error.
+                        finish = .error
+                        quotaError = "denied by policy: \(denial.reason)"
                         break loop
                     }
                     try Task.checkCancellation()
@@ -124,12 +132,17 @@ public struct AgnoRuntime: Runtime {
 
                 let output = answer?.text
                 let metrics = meter.metrics(duration: ContinuousClock.now - clock)
-                await events.emit(
-                    "RunCompleted",
-                    ["run_id": .string(runId), "content": output.map(JSONValue.string) ?? .null, "metrics": metrics])
+                if let quotaError {
+                    await events.emit(
+                        "RunError", ["run_id": .string(runId), "content": .string(quotaError), "metrics": metrics])
+                } else {
+                    await events.emit(
+                        "RunCompleted",
+                        ["run_id": .string(runId), "content": output.map(JSONValue.string) ?? .null, "metrics": metrics])
+                }
                 return TurnResult(
                     messages: conversation.turnMessages.map(\.jsonValue), toolCalls: conversation.turnToolCalls,
-                    usage: meter.usage, costUsd: meter.cost, finishReason: finish, output: output,
+                    usage: meter.usage, costUsd: meter.cost, finishReason: finish, output: output, error: quotaError,
                     model: meter.model ?? model,
                     timings: TurnTimings(
                         startedAt: started, durationMs: (ContinuousClock.now - clock).milliseconds,

@@ -120,6 +120,14 @@ public struct ClaudeCodeRuntime: Runtime {
                             error: String(format: "reached max_budget_usd (%.4f USD spent of %.4f)", meter.cost, budget),
                             model: model, started: started, clock: clock)
                     }
+                    if let denial = await policy.quotaDenial(model: model, turn: meter.quotaUsage) {
+                        // Ended, not thrown: the turn is recorded with what it used.
+                        let error = "denied by policy: \(denial.reason)"
+                        await finish(subtype: "error_during_execution", isError: true, result: error)
+                        return Self.result(
+                            conversation, meter: meter, finish: .error, output: nil, error: error, model: model,
+                            started: started, clock: clock)
+                    }
                     try Task.checkCancellation()
                     let request = ChatRequest(
                         model: model, system: system, messages: conversation.messages, tools: toolset.specs,

@@ -190,6 +190,9 @@ struct UsageMeter {
         model = response.model
     }
 
+    /// What quotas count: input plus output tokens, and dollars.
+    var quotaUsage: QuotaUsage { QuotaUsage(tokens: usage.inputTokens + usage.outputTokens, costUSD: cost) }
+
     /// Agno's run metrics.
     func metrics(duration: Duration) -> JSONValue {
         [

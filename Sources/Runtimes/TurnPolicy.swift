@@ -48,6 +48,33 @@ public struct TurnPolicy: Sendable {
         return denied.isEmpty ? toolset : toolset.removing(denied)
     }
 
+    /// The quotas' word before a model call: nil lets the call go ahead, a denial ends the turn.
+    /// The usage counted is what the task says was used before it (the execution's finished
+    /// turns, the organization's turns today) plus `turn`, this turn's own use including replayed
+    /// attempts. Since usage only grows, a quota this breaks is broken for the control API too.
+    /// With no quota in force nothing is checked or reported; a quota with no usage to check it
+    /// against denies.
+    public func quotaDenial(model: String, turn: QuotaUsage) async -> PolicyDecision? {
+        guard evaluator.hasQuota else { return nil }
+        let before = assignment.usageSoFar
+        let execution = (before?.execution ?? .zero) + turn
+        let today = before?.organizationToday.map { $0 + turn }
+        let decision: PolicyDecision =
+            if before == nil {
+                .evaluationFailed("the task does not say how much the execution has used")
+            } else if evaluator.hasOrganizationQuota, today == nil {
+                .evaluationFailed("the task does not say how much the organization has used today")
+            } else {
+                evaluator.quotas(execution: execution, organizationToday: today)
+            }
+        var data = decision.json.objectValue ?? [:]
+        data["input"] = PolicyInput.modelCall(
+            model: model, execution: assignment.executionId, turn: assignment.turn, agent: assignment.agent,
+            executionUsage: execution, turnUsage: turn, organizationToday: today)
+        await events.emit(Self.decisionEvent, .object(data))
+        return decision.isAllowed ? nil : decision
+    }
+
     /// What people decided about this call, when it waited for approval in an earlier attempt.
     public func resolution(for call: ChatToolCall) -> ApprovalResolution? {
         assignment.approvals.last { $0.toolCallId == call.id && $0.toolName == call.name }

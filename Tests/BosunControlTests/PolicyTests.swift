@@ -240,6 +240,65 @@ import Testing
         #expect(try refused.decode(Problem.self).policy?["rule"] == "quotas.organization_daily_tokens")
     }
 
+    /// The worker checks quotas before every model call from the usage its task carries: the
+    /// execution's finished turns and, under a daily quota, the organization's turns today. Both
+    /// the claim and a task handed straight to a waiting poll carry it; without a quota, nothing.
+    @Test func tasksUnderAQuotaCarryTheUsageTheyStartFrom() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let agent = try await tenant.createAgent()
+        _ = try await createPolicy(
+            tenant, ["name": "budget", "level": "organization",
+                     "rules": ["quotas": ["execution_tokens": 1000, "organization_daily_tokens": 5000]]])
+        let (registration, worker) = try await tenant.registerWorker()
+        let execution = try await tenant.submit(agent: agent.id, input: "Plan a trip")
+        #expect(execution.status == .queued)
+        let first = try #require(try await worker.poll(worker: registration.workerId, wait: 2).first)
+        #expect(first.usageSoFar == UsageSoFar(execution: .zero, organizationToday: .zero))
+
+        var toolTurn = TurnResult(
+            messages: [["role": "assistant", "tool_calls": [["id": "c1"]]]],
+            toolCalls: [ToolCallRecord(id: "c1", name: "get_time", arguments: [:])], finishReason: .toolCalls)
+        toolTurn.usage = Usage(inputTokens: 80, outputTokens: 30, cacheReadTokens: 500)
+        toolTurn.costUsd = 0.25
+        let completed = try await worker.post(
+            "/api/v1/tasks/\(first.id.uuidString.lowercased())/complete", CompleteTaskRequest(leaseId: first.lease.id, result: toolTurn)
+        ).decode(CompleteTaskResponse.self)
+        #expect(completed.executionStatus == .queued)
+        let second = try #require(try await worker.poll(worker: registration.workerId, wait: 2).first)
+        #expect(second.turn == 2)
+        let used = QuotaUsage(tokens: 110, costUSD: 0.25)
+        #expect(second.usageSoFar == UsageSoFar(execution: used, organizationToday: used))
+
+        // A poll that is already waiting gets the next execution's first task from the submit itself.
+        let (handoffRegistration, handoffWorker) = try await tenant.registerWorker()
+        async let waiting = handoffWorker.poll(worker: handoffRegistration.workerId, wait: 5)
+        try await Task.sleep(for: .milliseconds(300))
+        let handedOff = try await tenant.submit(agent: agent.id, input: "And another")
+        #expect(handedOff.status == .running)
+        let third = try #require(try await waiting.first)
+        #expect(third.executionId == handedOff.id)
+        #expect(third.usageSoFar == UsageSoFar(execution: .zero, organizationToday: used))
+
+        // An execution quota alone: no organization usage is read.
+        let executionOnly = try await Tenant.create(on: server)
+        let executionOnlyAgent = try await executionOnly.createAgent()
+        _ = try await createPolicy(
+            executionOnly, ["name": "budget", "level": "organization", "rules": ["quotas": ["execution_cost_usd": 1]]])
+        let (executionOnlyRegistration, executionOnlyWorker) = try await executionOnly.registerWorker()
+        _ = try await executionOnly.submit(agent: executionOnlyAgent.id)
+        let capped = try #require(try await executionOnlyWorker.poll(worker: executionOnlyRegistration.workerId, wait: 2).first)
+        #expect(capped.usageSoFar == UsageSoFar(execution: .zero))
+
+        // No quota: the task carries no usage (and nothing is summed for it).
+        let free = try await Tenant.create(on: server)
+        let freeAgent = try await free.createAgent()
+        let (freeRegistration, freeWorker) = try await free.registerWorker()
+        _ = try await free.submit(agent: freeAgent.id)
+        let unlimited = try #require(try await freeWorker.poll(worker: freeRegistration.workerId, wait: 2).first)
+        #expect(unlimited.usageSoFar == nil)
+    }
+
     @Test func workerToolDecisionsReachTheAuditLog() async throws {
         let server = try await TestServer.shared()
         let tenant = try await Tenant.create(on: server)

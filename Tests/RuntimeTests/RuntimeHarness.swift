@@ -99,12 +99,12 @@ struct RuntimeHarness {
 
     static func assignment(
         agent: AgentSpec, input: JSONValue, turn: Int = 1, attempt: Int = 1, history: [TurnHistory] = [],
-        ledger: [JSONValue] = [], policies: [PolicySnapshot] = []
+        ledger: [JSONValue] = [], policies: [PolicySnapshot] = [], usageSoFar: UsageSoFar? = nil
     ) -> TaskAssignment {
         TaskAssignment(
             id: UUID(), executionId: UUID(), organizationId: UUID(), queueId: UUID(), turn: turn, attempt: attempt,
             maxAttempts: 3, lease: Lease(id: UUID(), expiresAt: Date().addingTimeInterval(60), durationS: 60, renewIntervalS: 20),
-            agent: agent, input: input, history: history, ledger: ledger, policies: policies)
+            agent: agent, input: input, history: history, ledger: ledger, policies: policies, usageSoFar: usageSoFar)
     }
 
     func run(_ runtime: any Runtime, _ assignment: TaskAssignment, llm: LLMSettings? = nil) async throws -> TurnResult {

@@ -143,4 +143,91 @@ import Testing
         // Read ran once, in attempt 1; the model was asked once per attempt.
         #expect(await h.requests().count == 2)
     }
+
+    /// Each model call uses 60 tokens. The execution had used 20 before the turn and its quota is
+    /// 130: the first two calls go ahead (20, then 80 used), the third would start at 140 and is
+    /// never made. The turn ends with an error, keeping what it did and used.
+    @Test(arguments: ["agno", "claude_code"])
+    func aQuotaStopsATurnBeforeTheModelCallThatWouldExceedIt(runtime name: String) async throws {
+        let h = try await RuntimeHarness.start(
+            script: #"""
+                {"replies": [
+                  {"tool_calls": [{"id": "r1", "name": "Read", "arguments": {"file_path": "seed.txt"}}],
+                   "usage": {"input_tokens": 40, "output_tokens": 20}},
+                  {"tool_calls": [{"id": "r2", "name": "Read", "arguments": {"file_path": "seed.txt"}}],
+                   "usage": {"input_tokens": 40, "output_tokens": 20}},
+                  {"text": "should not be asked", "usage": {"input_tokens": 40, "output_tokens": 20}}
+                ]}
+                """#)
+        defer { Task { await h.stop() } }
+        try "seeded\n".write(toFile: h.workspace + "/seed.txt", atomically: true, encoding: .utf8)
+        let agent = RuntimeHarness.agent(runtime: name, tools: ["Read"])
+        let runtime: any Runtime = name == "agno" ? AgnoRuntime(llm: h.access) : ClaudeCodeRuntime(llm: h.access)
+        let result = try await h.run(
+            runtime,
+            RuntimeHarness.assignment(
+                agent: agent, input: "Read it twice.",
+                policies: [Self.policy("budget", .organization, ["quotas": ["execution_tokens": 130]])],
+                usageSoFar: UsageSoFar(execution: QuotaUsage(tokens: 20, costUSD: 0))))
+
+        #expect(await h.requests().count == 2)
+        #expect(result.finishReason == .error)
+        #expect(result.error?.contains("denied by policy: the execution used 140 tokens of its quota of 130") == true)
+        #expect(result.toolCalls.map(\.id) == ["r1", "r2"])
+        #expect(result.toolCalls.allSatisfy { $0.isError == false })
+        #expect(result.usage.inputTokens + result.usage.outputTokens == 120)
+
+        // Reported before every model call (the two Read calls have their own decisions).
+        let decisions = await h.events.data("policy_decision").filter { $0["input"]?["action"] == "model.call" }
+        #expect(decisions.compactMap { $0["decision"]?.stringValue } == ["allow", "allow", "deny"])
+        let denial = try #require(decisions.last)
+        #expect(denial["rule"] == "quotas.execution_tokens")
+        #expect(denial["policy_name"] == "budget")
+        #expect(denial["input"]?["action"] == "model.call")
+        #expect(denial["input"]?["execution_usage"]?["tokens"] == 140)
+        #expect(denial["input"]?["turn_usage"]?["tokens"] == 120)
+    }
+
+    /// The organization's usage today grows with the turn's own; and a quota with nothing to
+    /// count from denies before the model is asked at all.
+    @Test func organizationQuotasCountTheTurnAndMissingUsageDenies() async throws {
+        let h = try await RuntimeHarness.start(
+            script: #"""
+                {"replies": [
+                  {"tool_calls": [{"id": "r1", "name": "Read", "arguments": {"file_path": "seed.txt"}}],
+                   "usage": {"input_tokens": 4, "output_tokens": 2}},
+                  {"text": "should not be asked"}
+                ]}
+                """#)
+        defer { Task { await h.stop() } }
+        try "seeded\n".write(toFile: h.workspace + "/seed.txt", atomically: true, encoding: .utf8)
+        let agent = RuntimeHarness.agent(runtime: "agno", tools: ["Read"])
+        let daily = [Self.policy("daily", .organization, ["quotas": ["organization_daily_tokens": 1000]])]
+        let result = try await h.run(
+            AgnoRuntime(llm: h.access),
+            RuntimeHarness.assignment(
+                agent: agent, input: "Read it.", policies: daily,
+                usageSoFar: UsageSoFar(execution: .zero, organizationToday: QuotaUsage(tokens: 995, costUSD: 0))))
+        #expect(await h.requests().count == 1)
+        #expect(result.error?.contains("the organization used 1001 tokens today of its daily quota of 1000") == true)
+
+        // No usage on the task (or no organization usage under a daily quota): fail closed.
+        for usage in [nil, UsageSoFar(execution: .zero)] {
+            let refused = try await h.run(
+                AgnoRuntime(llm: h.access),
+                RuntimeHarness.assignment(agent: agent, input: "Read it.", policies: daily, usageSoFar: usage))
+            #expect(refused.finishReason == .error)
+            #expect(refused.error?.contains("policy evaluation failed") == true)
+            #expect(refused.usage.inputTokens == 0)
+        }
+        #expect(await h.requests().count == 1)
+
+        // Without a quota nothing is checked or reported.
+        let reported = await h.events.data("policy_decision").count
+        #expect(reported == 5)  // two model calls and one tool call, then the two refusals
+        let free = try await h.run(
+            AgnoRuntime(llm: h.access), RuntimeHarness.assignment(agent: agent, input: "Read it.", policies: []))
+        #expect(free.output == "should not be asked")
+        #expect(await h.events.data("policy_decision").count == reported)
+    }
 }

@@ -277,6 +277,67 @@ import Testing
         }
     }
 
+    /// A token quota of 1,000 per execution. Turn 1 uses 750 and asks the user. Turn 2 starts from
+    /// those 750 (the task's `usage_so_far`), spends 300 on a tool call, and the worker refuses
+    /// the model call after it: the execution fails on the policy with turn 2's use recorded.
+    @Test func aQuotaStopsTheWorkerBeforeTheModelCallThatWouldExceedIt() async throws {
+        let llm = try await Self.startLLM(
+            #"""
+            {"replies": [
+              {"match": {"contains": "Plan"}, "tool_calls": [{"id": "c1", "name": "Bash", "arguments": {"command": "echo 18 degrees"}}],
+               "usage": {"input_tokens": 300, "output_tokens": 30}},
+              {"match": {"contains": "18 degrees"}, "text": "Which day do you want to go?", "usage": {"input_tokens": 400, "output_tokens": 20}},
+              {"match": {"contains": "Saturday"}, "tool_calls": [{"id": "c2", "name": "Bash", "arguments": {"command": "echo packed >> bags; echo ok"}}],
+               "usage": {"input_tokens": 280, "output_tokens": 20}},
+              {"text": "This call is over the quota and must not be made."}
+            ]}
+            """#)
+        defer { Task { await llm.stop() } }
+        try await Harness.run(WorkerDaemonTests.fast) { h in
+            let tenant = h.tenant
+            let agent = try await Self.agent(
+                tenant, AgentDefinition(name: "planner", runtime: .agno, model: "openai/gpt-4o-mini", tools: ["Bash"]))
+            let policy = try await tenant.admin.post(
+                "/api/v1/policies",
+                ["name": "budget", "level": "agent", "target_id": .string(agent.id.uuidString),
+                 "rules": ["quotas": ["execution_tokens": 1000]]] as JSONValue)
+            #expect(policy.status == 201, "\(policy.text)")
+            _ = try await h.worker(environment: try Self.llmEnvironment(llm), testRuntime: false)
+            let execution = try await tenant.submit(agent: agent.id, input: "Plan a walk")
+            let waiting = try await tenant.waitForStatus(execution.id, [.waitingForInput, .completed, .failed])
+            #expect(waiting.status == .waitingForInput, "\(waiting)")
+            let workerId = try #require(try await tenant.workers().first?.id)
+            let reply = try await tenant.admin.post(
+                "/api/v1/executions/\(execution.id.uuidString.lowercased())/messages", ExecutionMessageRequest(content: "Saturday"))
+            #expect(reply.status == 200)
+            let done = try await tenant.waitForStatus(execution.id, [.completed, .failed])
+            #expect(done.status == .failed, "\(done)")
+            #expect(done.error?.contains("denied by policy: the execution used 1050 tokens of its quota of 1000") == true, "\(done)")
+            #expect(await llm.requests().count == 3)
+            // The tool call before the refusal ran, and turn 2 is recorded with what it used.
+            let events = try await tenant.events(execution.id)
+            let turns = events.filter { $0.type == "turn_completed" }
+            #expect(turns.count == 2)
+            #expect(turns.last?.data["usage"]?["input_tokens"] == 280)
+            #expect(events.contains { $0.type == "ToolCallCompleted" && $0.data["tool"]?["tool_call_id"] == "c2" })
+
+            let denials = try await h.server.server.services.database.withTenant(tenant.organizationId) { connection in
+                let rows = try await connection.query(
+                    "SELECT actor, details::text FROM audit_log WHERE action = 'policy.deny'", logger: TestEnvironment.logger)
+                var denials: [(String, JSONValue)] = []
+                for try await (actor, details) in rows.decode((String, String).self) {
+                    denials.append((actor, try JSONValue(parsing: details)))
+                }
+                return denials
+            }
+            #expect(denials.count == 1)
+            #expect(denials.first?.0 == "worker:\(workerId.uuidString.lowercased())")
+            #expect(denials.first?.1["rule"] == "quotas.execution_tokens")
+            #expect(denials.first?.1["input"]?["action"] == "model.call")
+            #expect(denials.first?.1["input"]?["execution_usage"]?["tokens"] == 1050)
+        }
+    }
+
     /// The tool ledger: a worker killed between two tool calls of one turn. The retried attempt
     /// replays the first call's recorded result; its side effect happens exactly once.
     @Test func aToolsSideEffectHappensOnceWhenItsWorkerDiesMidTurn() async throws {

@@ -51,9 +51,26 @@ struct TaskStore {
                     agent: agent, input: try row.json("input").value, history: [],
                     policies: try PolicyGate.decodeSet(try row.json("policies").value)))
         }
-        guard assignments.contains(where: { $0.turn > 1 || $0.attempt > 1 }) else { return assignments }
+        // Tasks under a quota carry the usage it starts from (the worker checks it before every
+        // model call). Policies that cannot be read carry none: the worker refuses those anyway.
+        let quotas = assignments.map { try? PolicyEvaluator($0.policies) }.map { evaluator -> (any: Bool, organization: Bool) in
+            (evaluator?.hasQuota ?? false, evaluator?.hasOrganizationQuota ?? false)
+        }
+        guard assignments.contains(where: { $0.turn > 1 || $0.attempt > 1 }) || quotas.contains(where: \.any) else {
+            return assignments
+        }
         return try await database.withTenant(organization) { connection in
             var assignments = assignments
+            var today: PolicyEvaluator.Usage?
+            for index in assignments.indices where quotas[index].any {
+                let execution = assignments[index].turn > 1
+                    ? try await executionUsage(assignments[index].executionId, on: connection) : .zero
+                if quotas[index].organization, today == nil {
+                    today = try await PolicyGate.organizationUsageToday(on: connection, logger: logger)
+                }
+                assignments[index].usageSoFar = UsageSoFar(
+                    execution: execution, organizationToday: quotas[index].organization ? today : nil)
+            }
             for index in assignments.indices where assignments[index].turn > 1 {
                 assignments[index].history = try await history(
                     execution: assignments[index].executionId, before: assignments[index].turn, on: connection)
@@ -390,17 +407,7 @@ struct TaskStore {
                 outcome: .deny, rule: "limits.max_turns", policyId: limit.policy.id, policyName: limit.policy.name,
                 reason: "the execution reached the turn limit of \(limit.limit) set by policy '\(limit.policy.name)' (\(limit.policy.level.rawValue)): limits.max_turns")
         } else {
-            let rows = try await connection.query(
-                """
-                SELECT COALESCE(sum(COALESCE((usage->>'input_tokens')::bigint, 0)
-                                  + COALESCE((usage->>'output_tokens')::bigint, 0)), 0)::bigint,
-                       COALESCE(sum(cost_usd), 0)::double precision
-                FROM turns WHERE execution_id = \(execution)
-                """, logger: logger)
-            var used = PolicyEvaluator.Usage.zero
-            for try await (tokens, cost) in rows.decode((Int64, Double).self) {
-                used = PolicyEvaluator.Usage(tokens: Int(tokens), costUSD: cost)
-            }
+            let used = try await executionUsage(execution, on: connection)
             let today = evaluator.hasOrganizationQuota
                 ? try await PolicyGate.organizationUsageToday(on: connection, logger: logger) : nil
             input["execution_usage"] = ["tokens": .number(Double(used.tokens)), "cost_usd": .number(used.costUSD)]
@@ -415,6 +422,21 @@ struct TaskStore {
             actor: "system", action: "policy.\(decision.outcome.rawValue)", targetType: "execution", targetId: execution,
             details: .object(details))
         return decision.isAllowed ? nil : StateDecision(next: .failed, reason: "denied by policy: \(decision.reason)", decider: "policy")
+    }
+
+    /// Tokens (input + output) and dollars of an execution's finished turns.
+    func executionUsage(_ execution: UUID, on connection: PostgresConnection) async throws -> PolicyEvaluator.Usage {
+        let rows = try await connection.query(
+            """
+            SELECT COALESCE(sum(COALESCE((usage->>'input_tokens')::bigint, 0)
+                              + COALESCE((usage->>'output_tokens')::bigint, 0)), 0)::bigint,
+                   COALESCE(sum(cost_usd), 0)::double precision
+            FROM turns WHERE execution_id = \(execution)
+            """, logger: logger)
+        for try await (tokens, cost) in rows.decode((Int64, Double).self) {
+            return PolicyEvaluator.Usage(tokens: Int(tokens), costUSD: cost)
+        }
+        return .zero
     }
 
     /// The analyzer's decision for an ambiguous turn, with the turn it is about; `nil` when the

@@ -110,6 +110,9 @@ struct ExecutionRoutes {
         // A decision made earlier on the same context lets the submit happen in one round trip;
         // the database checks the context's fingerprint in the statement that writes.
         var decided = services.submitDecisions.decision(for: cacheKey)
+        // The organization's usage today, when the decision needed it (a daily quota or OPA):
+        // a task handed straight to a poller starts its quota checks from it.
+        var today: PolicyEvaluator.Usage?
         for _ in 0..<3 {
             let reservation = if let decided { await dispatcher.reserve(queue: decided.queue) } else { nil as Dispatcher.Reservation? }
             let row: PostgresRandomAccessRow
@@ -135,7 +138,7 @@ struct ExecutionRoutes {
             if outcome == "created" {
                 do {
                     let execution = try Self.execution(from: row)
-                    try await dispatch(execution, row: row, reservation: reservation, input: body.input)
+                    try await dispatch(execution, row: row, reservation: reservation, input: body.input, today: today)
                     return (execution, true)
                 } catch {
                     // Never leave the reserved poll waiting: it looks for work itself again (and
@@ -147,7 +150,7 @@ struct ExecutionRoutes {
             if let reservation { await dispatcher.release(reservation) }
             switch outcome {
             case "decide":
-                decided = try await decide(row, principal: principal, agentId: agentId, key: cacheKey)
+                (decided, today) = try await decide(row, principal: principal, agentId: agentId, key: cacheKey)
             case "existing":
                 return (try await get(organization, try row.value("existing_id")), false)
             case "conflict":
@@ -179,9 +182,10 @@ struct ExecutionRoutes {
 
     /// The policy decision for a new execution, on the context `bosun_submit` returned. A denial
     /// is audited and thrown; an allowance is returned (and remembered when it depends on nothing
-    /// but that context: no quota usage, no external OPA).
+    /// but that context: no quota usage, no external OPA), with the organization's usage today
+    /// when it was read.
     private func decide(_ row: PostgresRandomAccessRow, principal: Principal, agentId: UUID, key: SubmitDecisions.Key)
-        async throws -> SubmitDecisions.Decision
+        async throws -> (SubmitDecisions.Decision, PolicyEvaluator.Usage?)
     {
         let organization = principal.organizationId
         let spec = try TaskStore.agentSpec(from: row)
@@ -223,12 +227,13 @@ struct ExecutionRoutes {
         } else {
             services.submitDecisions.remember(allowed, for: key)
         }
-        return allowed
+        return (allowed, today)
     }
 
     /// After a submit committed: hands the leased task to the reserved poller, or wakes one.
     private func dispatch(
-        _ execution: Execution, row: PostgresRandomAccessRow, reservation: Dispatcher.Reservation?, input: JSONValue
+        _ execution: Execution, row: PostgresRandomAccessRow, reservation: Dispatcher.Reservation?, input: JSONValue,
+        today: PolicyEvaluator.Usage?
     ) async throws {
         let dispatcher = services.dispatcher
         guard let reservation else {
@@ -243,6 +248,12 @@ struct ExecutionRoutes {
             return
         }
         let configuration = services.configuration
+        let policies = try PolicyGate.decodeSet(try row.json("policies").value)
+        // A first turn has used nothing yet. A daily organization quota always made the decision
+        // read `today` (such decisions are never remembered); without it the worker fails closed.
+        let quotas = try? PolicyEvaluator(policies)
+        let usageSoFar = quotas?.hasQuota == true
+            ? UsageSoFar(execution: .zero, organizationToday: quotas?.hasOrganizationQuota == true ? today : nil) : nil
         await dispatcher.handOff(
             reservation,
             task: TaskAssignment(
@@ -251,8 +262,8 @@ struct ExecutionRoutes {
                 lease: Lease(
                     id: leaseId, expiresAt: expiresAt, durationS: configuration.leaseDuration.seconds,
                     renewIntervalS: configuration.leaseRenewInterval.seconds),
-                agent: try TaskStore.agentSpec(from: row), input: input, history: [],
-                policies: try PolicyGate.decodeSet(try row.json("policies").value)))
+                agent: try TaskStore.agentSpec(from: row), input: input, history: [], policies: policies,
+                usageSoFar: usageSoFar))
     }
 
     // MARK: read
