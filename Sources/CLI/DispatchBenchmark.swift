@@ -172,6 +172,24 @@ struct DispatchBenchmark: AsyncParsableCommand {
         }
         emptyPolls.sort()
         print("empty poll round trip (nothing queued): p50 \(ms(emptyPolls[100]))")
+
+        // What this machine charges for the two hops under every submit and claim, doing nothing:
+        // the latency above cannot go below them (compare across machines with these).
+        var httpFloor: [Duration] = []
+        var databaseFloor: [Duration] = []
+        for _ in 0..<200 {
+            var sent = ContinuousClock.now
+            let response = try await http.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(30))
+            _ = try await response.body.collect(upTo: 1 << 16)
+            httpFloor.append(ContinuousClock.now - sent)
+            sent = ContinuousClock.now
+            for try await _ in try await server.services.database.client.query("SELECT 1", logger: logger) {}
+            databaseFloor.append(ContinuousClock.now - sent)
+        }
+        httpFloor.sort()
+        databaseFloor.sort()
+        print(
+            "round trips that do nothing, on this machine: HTTP (GET /healthz) p50 \(ms(httpFloor[100])), PostgreSQL (SELECT 1) p50 \(ms(databaseFloor[100]))")
     }
 }
 
