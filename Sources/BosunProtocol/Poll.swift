@@ -138,7 +138,8 @@ public struct UsageSoFar: Codable, Sendable, Equatable {
     /// The execution's finished turns.
     public var execution: QuotaUsage
     /// The organization's turns since midnight UTC; present when a policy sets a daily
-    /// organization quota. It can only have grown since the claim, so a quota it breaks is broken.
+    /// organization quota. It can only have grown since the claim (unless midnight passed, when
+    /// it errs towards denying), so a quota it breaks is broken.
     public var organizationToday: QuotaUsage?
 
     public init(execution: QuotaUsage, organizationToday: QuotaUsage? = nil) {

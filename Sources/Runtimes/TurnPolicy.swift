@@ -51,7 +51,9 @@ public struct TurnPolicy: Sendable {
     /// The quotas' word before a model call: nil lets the call go ahead, a denial ends the turn.
     /// The usage counted is what the task says was used before it (the execution's finished
     /// turns, the organization's turns today) plus `turn`, this turn's own use including replayed
-    /// attempts. Since usage only grows, a quota this breaks is broken for the control API too.
+    /// attempts. Since usage only grows (a turn running across midnight UTC still counts from the
+    /// day it was claimed, which errs towards denying), a quota this breaks is broken for the
+    /// control API too.
     /// With no quota in force nothing is checked or reported; a quota with no usage to check it
     /// against denies.
     public func quotaDenial(model: String, turn: QuotaUsage) async -> PolicyDecision? {
