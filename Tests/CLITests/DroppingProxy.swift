@@ -6,7 +6,8 @@ import Glibc
 
 /// A TCP proxy on loopback in front of the control API that can cut every open connection at
 /// once, as a restarting load balancer or a flaky network does. It records what clients sent,
-/// so a test can see the `Last-Event-ID` of a resumed event stream.
+/// so a test can see the `Last-Event-ID` of a resumed event stream, and what the server sent,
+/// so a test can cut a stream after it delivered something.
 final class DroppingProxy: @unchecked Sendable {
     private(set) var port: Int = 0
     private let upstreamPort: Int
@@ -15,6 +16,7 @@ final class DroppingProxy: @unchecked Sendable {
     private var open: [Int32] = []
     private var all: [Int32] = []
     private var sent = Data()
+    private var received = Data()
 
     init(upstreamPort: Int) throws {
         self.upstreamPort = upstreamPort
@@ -37,6 +39,9 @@ final class DroppingProxy: @unchecked Sendable {
 
     /// Everything clients have sent so far, as text.
     var clientText: String { lock.withLock { String(decoding: sent, as: UTF8.self) } }
+
+    /// Everything the server has sent to clients so far, as text.
+    var serverText: String { lock.withLock { String(decoding: received, as: UTF8.self) } }
 
     /// Cuts every connection open now; new ones are still accepted.
     func dropAll() {
@@ -83,17 +88,19 @@ final class DroppingProxy: @unchecked Sendable {
                 shutdown(client, Int32(SHUT_RDWR))
                 continue
             }
-            Thread.detachNewThread { [self] in pump(from: client, to: upstream, record: true) }
-            Thread.detachNewThread { [self] in pump(from: upstream, to: client, record: false) }
+            Thread.detachNewThread { [self] in pump(from: client, to: upstream, fromClient: true) }
+            Thread.detachNewThread { [self] in pump(from: upstream, to: client, fromClient: false) }
         }
     }
 
-    private func pump(from source: Int32, to destination: Int32, record: Bool) {
+    private func pump(from source: Int32, to destination: Int32, fromClient: Bool) {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = read(source, &buffer, buffer.count)
             guard count > 0 else { break }
-            if record { lock.withLock { sent.append(contentsOf: buffer[0..<count]) } }
+            lock.withLock {
+                if fromClient { sent.append(contentsOf: buffer[0..<count]) } else { received.append(contentsOf: buffer[0..<count]) }
+            }
             var offset = 0
             while offset < count {
                 let written = buffer[offset..<count].withUnsafeBytes { write(destination, $0.baseAddress, $0.count) }

@@ -181,11 +181,12 @@ import Testing
             let cli = CLI(server: server, apiKey: try #require(tenant.admin.token))
             let viaProxy = CLI(controlURL: proxy.url, apiKey: cli.apiKey)
             async let run = viaProxy.run("run", agent.name, "events 3; sleep 3; echo after the drop", "--follow")
-            // Cut the stream once it is open and the turn is under way (it sleeps 3 s).
-            try await eventually("the CLI to open the event stream") {
-                proxy.clientText.contains("text/event-stream") ? true : nil
+            // Cut the stream once it has delivered the turn's ticks (the turn then sleeps 3 s).
+            // Waiting only for the request let a busy machine cut it before any event arrived,
+            // and a stream that delivered nothing resumes without a Last-Event-ID.
+            try await eventually("the event stream to deliver the ticks", timeout: .seconds(30)) {
+                proxy.serverText.contains("test.tick") && proxy.serverText.contains("\"index\":2") ? true : nil
             }
-            try await Task.sleep(for: .seconds(1))
             proxy.dropAll()
             let result = try await run
             #expect(result.exitCode == 0, "\(result)\nworker:\n\(worker.log.suffix(2000))")
