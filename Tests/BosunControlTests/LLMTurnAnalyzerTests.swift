@@ -59,10 +59,12 @@ import Testing
         await llm.replace(
             script: try script(
                 #"{"replies": [{"delay_ms": 20000, "text": "{\"state\": \"completed\", \"confidence\": 1, \"reasoning\": \"late\"}"}]}"#))
-        let started = ContinuousClock.now
         let (slow, slowExecution) = try await decide(server, output: "Which quarter do you mean?")
-        // The budget ends it long before the 20 s reply, with room for a loaded CI machine.
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // The budget ends the analysis long before the 20 s reply. The transition records how
+        // long the analyzer ran; timing the whole helper also timed the tenant's set-up, which
+        // took over 9 s once on a loaded CI machine.
+        let analysed = try #require(slow.latencyMs)
+        #expect(analysed >= 700 && analysed < 10_000)
         #expect(slow.to == "waiting_for_input")
         #expect(slow.decider == "rules")
         #expect(slow.reason.contains("budget"))
