@@ -18,6 +18,22 @@ struct BosunJWTClaims: JWTPayload {
     }
 }
 
+/// Where the authenticator looks credentials up: PostgreSQL in the server. Tests substitute a
+/// look-up that pauses, to race a revocation against it deterministically.
+package struct CredentialLookUp: Sendable {
+    package typealias WorkerToken = (principal: Principal, expiresAt: Date, status: String)
+    package var apiKey: @Sendable ([UInt8]) async throws -> Principal?
+    package var workerToken: @Sendable ([UInt8]) async throws -> WorkerToken?
+
+    package init(
+        apiKey: @escaping @Sendable ([UInt8]) async throws -> Principal?,
+        workerToken: @escaping @Sendable ([UInt8]) async throws -> WorkerToken?
+    ) {
+        self.apiKey = apiKey
+        self.workerToken = workerToken
+    }
+}
+
 /// Turns a bearer credential into a `Principal`.
 ///
 /// Validated credentials are cached in process for a short time so a request costs no extra
@@ -30,15 +46,28 @@ public actor Authenticator {
         var tokenExpiresAt: Date?
     }
 
-    let database: Database
+    let lookUp: CredentialLookUp
     let keys: JWTKeyCollection
     let jwtEnabled: Bool
     let issuer: String?
     let cacheTTL: Duration
     private var cache: [[UInt8]: CacheEntry] = [:]
+    /// Counts invalidations. A look-up in flight while a credential is revoked may have read it
+    /// before the revocation committed; caching that answer would let the revoked credential in
+    /// until the entry's TTL ran out (a deregistered worker kept polling for 30 s that way), so
+    /// an answer is only cached when no invalidation happened while it was read.
+    private var invalidations: UInt64 = 0
 
     public init(database: Database, configuration: ControlConfiguration) async throws {
-        self.database = database
+        try await self.init(
+            lookUp: CredentialLookUp(
+                apiKey: { hash in try await Self.lookUpAPIKey(hash, in: database) },
+                workerToken: { hash in try await Self.lookUpWorkerToken(hash, in: database) }),
+            configuration: configuration)
+    }
+
+    package init(lookUp: CredentialLookUp, configuration: ControlConfiguration) async throws {
+        self.lookUp = lookUp
         self.cacheTTL = configuration.credentialCacheTTL
         self.issuer = configuration.jwtIssuer
         let keys = JWTKeyCollection()
@@ -83,10 +112,27 @@ public actor Authenticator {
     /// Forgets a credential at once (key revoked, worker deregistered).
     public func invalidate(hash: [UInt8]) {
         cache[hash] = nil
+        invalidations &+= 1
     }
 
     public func invalidateAll() {
         cache.removeAll()
+        invalidations &+= 1
+    }
+
+    /// Runs `read` again while invalidations happen during it (up to three reads), so a
+    /// credential revoked meanwhile is read as revoked. `cacheable` is false when the last read
+    /// still overlapped one: that answer serves this request, which then counts as made before
+    /// the revocation, and is not remembered.
+    private func freshLookUp<T: Sendable>(_ read: @Sendable () async throws -> T) async throws -> (T, cacheable: Bool) {
+        var attempt = 0
+        while true {
+            let before = invalidations
+            let found = try await read()
+            attempt += 1
+            if invalidations == before { return (found, true) }
+            if attempt == 3 { return (found, false) }
+        }
     }
 
     private func cached(_ hash: [UInt8]) -> CacheEntry? {
@@ -106,13 +152,14 @@ public actor Authenticator {
     private func authenticateAPIKey(_ key: String) async throws -> Principal {
         let hash = Credential.hash(key)
         if let entry = cached(hash) { return entry.principal }
-        let found = try await lookUpAPIKey(hash)
+        let lookUp = self.lookUp
+        let (found, cacheable) = try await freshLookUp { try await lookUp.apiKey(hash) }
         guard let found else { throw APIError.unauthorized("the API key is invalid or has been revoked") }
-        remember(hash, found)
+        if cacheable { remember(hash, found) }
         return found
     }
 
-    private nonisolated func lookUpAPIKey(_ hash: [UInt8]) async throws -> Principal? {
+    private static func lookUpAPIKey(_ hash: [UInt8], in database: Database) async throws -> Principal? {
         try await database.withoutTenant { connection -> Principal? in
             let rows = try await connection.query(
                 "SELECT id, organization_id, scope, queue_id FROM bosun_authenticate_api_key(\(ByteBuffer(bytes: hash)))",
@@ -137,7 +184,8 @@ public actor Authenticator {
             }
             return entry.principal
         }
-        let found = try await lookUpWorkerToken(hash)
+        let lookUp = self.lookUp
+        let (found, cacheable) = try await freshLookUp { try await lookUp.workerToken(hash) }
         guard let (principal, expiresAt, status) = found else {
             throw APIError.unauthorized("the worker token is invalid")
         }
@@ -147,12 +195,14 @@ public actor Authenticator {
         guard expiresAt > Date() else {
             throw APIError(.unauthorized, "token-expired", "the worker token has expired; register again")
         }
-        remember(hash, principal, tokenExpiresAt: expiresAt)
+        if cacheable { remember(hash, principal, tokenExpiresAt: expiresAt) }
         return principal
     }
 
-    private nonisolated func lookUpWorkerToken(_ hash: [UInt8]) async throws -> (Principal, Date, String)? {
-        try await database.withoutTenant { connection -> (Principal, Date, String)? in
+    private static func lookUpWorkerToken(_ hash: [UInt8], in database: Database) async throws
+        -> CredentialLookUp.WorkerToken?
+    {
+        try await database.withoutTenant { connection -> CredentialLookUp.WorkerToken? in
             let rows = try await connection.query(
                 """
                 SELECT worker_id, organization_id, queue_id, token_expires_at, status

@@ -15,6 +15,11 @@ public struct Principal: Sendable, Equatable {
     public var organizationId: UUID
     public var kind: Kind
 
+    package init(organizationId: UUID, kind: Kind) {
+        self.organizationId = organizationId
+        self.kind = kind
+    }
+
     public var scope: APIKeyScope {
         switch kind {
         case .apiKey(_, let scope, _), .jwt(_, let scope): scope
