@@ -26,6 +26,11 @@ public struct PollRequest: Codable, Sendable, Equatable {
 public struct PollResponse: Codable, Sendable, Equatable {
     public var tasks: [TaskAssignment]
     public init(tasks: [TaskAssignment]) { self.tasks = tasks }
+
+    /// A poll that ends empty because the worker is draining (it asked to, or an operator
+    /// drained it through the API) says so in this header, value `draining`: the worker then
+    /// stops polling instead of asking again at once, and gets nothing, in a loop.
+    public static let workerStatusHeader = "Bosun-Worker-Status"
 }
 
 /// One claimed task with its lease and the full context of the turn to run.

@@ -32,6 +32,12 @@ public struct ControlAPIError: Error, CustomStringConvertible, Sendable {
     public var isTransient: Bool { kind == .unavailable }
 }
 
+/// A poll ended empty because the control API is draining this worker: an operator drained it
+/// (`POST /api/v1/workers/{id}/drain`), or it is draining itself.
+struct WorkerDrainedByControlAPI: Error, CustomStringConvertible {
+    var description: String { "the control API is draining this worker" }
+}
+
 /// The worker's side of the v1 contract (DESIGN.md, "The HTTP contract"). Holds no state but
 /// the base URL; callers pass the credential, so the token can change under a running task.
 public struct ControlClient: Sendable {
@@ -71,9 +77,12 @@ public struct ControlClient: Sendable {
         -> [TaskAssignment]
     {
         let timeout = requestTimeout + .milliseconds(Int64(wait * 1000))
-        let reply: PollResponse? = try await call(
+        let (reply, headers): (PollResponse?, HTTPHeaders) = try await exchange(
             .POST, "/api/v1/workers/\(worker.lowercased)/poll", credential: token,
             body: PollRequest(slots: slots, waitS: wait, heldTaskIds: held), timeout: timeout, allowEmpty: true)
+        if reply == nil, headers.first(name: PollResponse.workerStatusHeader) == "draining" {
+            throw WorkerDrainedByControlAPI()
+        }
         return reply?.tasks ?? []
     }
 
@@ -146,6 +155,14 @@ public struct ControlClient: Sendable {
         _ method: HTTPMethod, _ path: String, credential: String, body: Body?, timeout: TimeAmount? = nil,
         allowEmpty: Bool
     ) async throws -> Reply? {
+        try await exchange(method, path, credential: credential, body: body, timeout: timeout, allowEmpty: allowEmpty).0
+    }
+
+    /// `call` that also returns the reply's headers.
+    private func exchange<Body: Encodable, Reply: Decodable>(
+        _ method: HTTPMethod, _ path: String, credential: String, body: Body?, timeout: TimeAmount? = nil,
+        allowEmpty: Bool
+    ) async throws -> (Reply?, HTTPHeaders) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(credential)")
@@ -169,10 +186,10 @@ public struct ControlClient: Sendable {
         let status = Int(response.status.code)
         if (200..<300).contains(status) {
             if data.readableBytes == 0 || status == 204 || status == 202 {
-                if allowEmpty { return nil }
+                if allowEmpty { return (nil, response.headers) }
             }
             do {
-                return try WireCoding.decode(Reply.self, from: data.readableBytesView)
+                return (try WireCoding.decode(Reply.self, from: data.readableBytesView), response.headers)
             } catch {
                 throw ControlAPIError(
                     kind: .unavailable, status: status, problemType: nil,

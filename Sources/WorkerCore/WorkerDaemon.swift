@@ -296,6 +296,17 @@ public final class WorkerDaemon: Sendable {
                 }
             } catch is CancellationError {
                 await control.setPoll(nil)
+            } catch is WorkerDrainedByControlAPI {
+                await control.setPoll(nil)
+                await state.contact(ok: true)
+                // An operator drained this worker through the API (a worker's own drain has
+                // already stopped its polling): drain as on SIGTERM. Polling on would only get
+                // empty replies at once, in a loop.
+                if await state.beginDrain() {
+                    notifier?.send(stopping: "drained through the control API")
+                    await control.markDrain()
+                    logger.warning("the control API drained this worker: no new tasks; running tasks may finish, then it stops")
+                }
             } catch is WorkerGone {
                 await control.setPoll(nil)
                 logger.warning("the control API removed this worker (lost or deregistered); registering again")

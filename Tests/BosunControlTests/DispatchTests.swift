@@ -171,11 +171,35 @@ import Testing
         #expect(drain.status == 202)
         let reply = try await poll.value
         #expect(reply.status == 204)
+        #expect(reply.headers.first(name: PollResponse.workerStatusHeader) == "draining")
         // Far below the poll's 25 s wait; not tighter, so a loaded 2-core runner does not fail it.
         #expect(ContinuousClock.now - started < .seconds(5))
-        // A draining worker gets no new tasks.
+        // A draining worker gets no new tasks, and is told why at once.
         _ = try await tenant.submit(agent: agent.id)
-        #expect(try await worker.poll(worker: registration.workerId, wait: 0.3).isEmpty)
+        let again = try await worker.post("/api/v1/workers/\(id)/poll", PollRequest(slots: 1, waitS: 25))
+        #expect(again.status == 204)
+        #expect(again.headers.first(name: PollResponse.workerStatusHeader) == "draining")
+        // An empty poll of a worker that is not draining carries no such header.
+        let (other, otherClient) = try await tenant.registerWorker()
+        let empty = try await otherClient.post(
+            "/api/v1/workers/\(other.workerId.uuidString.lowercased())/poll", PollRequest(slots: 1, waitS: 0.2))
+        #expect(empty.status == 204 || empty.status == 200)
+        #expect(empty.headers.first(name: PollResponse.workerStatusHeader) == nil)
+    }
+
+    @Test func deregisteringEndsAPendingPollWithARevokedToken() async throws {
+        let server = try await TestServer.shared()
+        let tenant = try await Tenant.create(on: server)
+        let (registration, worker) = try await tenant.registerWorker()
+        let id = registration.workerId.uuidString.lowercased()
+        let poll = Task { try await worker.post("/api/v1/workers/\(id)/poll", PollRequest(slots: 1, waitS: 25)) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await tenant.admin.send(.DELETE, "/api/v1/workers/\(id)").status == 204)
+        // Not "draining": a removed worker must register again, which a 401 tells it.
+        let reply = try await poll.value
+        #expect(reply.status == 401)
+        #expect(reply.headers.first(name: PollResponse.workerStatusHeader) == nil)
+        #expect(try await worker.post("/api/v1/workers/\(id)/poll", PollRequest(slots: 1, waitS: 1)).status == 401)
     }
 
     @Test func leaseRenewalCarriesCancellation() async throws {

@@ -175,6 +175,31 @@ import Testing
         }
     }
 
+    /// An operator's drain (`POST /workers/{id}/drain` with an admin key) ends the worker's poll
+    /// with `Bosun-Worker-Status: draining`; the worker drains as on SIGTERM and stops, instead
+    /// of polling on and getting an empty reply at once, in a loop.
+    @Test func aWorkerDrainedThroughTheAPIFinishesItsTaskAndStops() async throws {
+        try await Harness.run(Self.fast) { h in
+            let tenant = h.tenant
+            let agent = try await tenant.createAgent()
+            let worker = try await h.worker(slots: 2)
+            try await worker.waitForLog("first poll sent")
+            let running = try await tenant.submit(agent: agent.id, input: "sleep 2; echo drained by an operator")
+            _ = try await tenant.waitForStatus(running.id, [.running])
+            let id = try #require(try await tenant.workers().first).id
+            let reply = try await tenant.admin.send(.POST, "/api/v1/workers/\(id.uuidString.lowercased())/drain")
+            #expect(reply.status == 202)
+            try await worker.waitForLog("the control API drained this worker")
+            let later = try await tenant.submit(agent: agent.id, input: "echo too late")
+            #expect(await worker.waitForExit(timeout: .seconds(20)) == 0)
+            let finished = try await tenant.execution(running.id)
+            #expect(finished.status == .completed)
+            #expect(finished.output == "drained by an operator")
+            #expect(try await tenant.execution(later.id).status == .queued)
+            #expect(worker.log.contains("deregistered"))
+        }
+    }
+
     @Test func aSecondSignalReleasesTheTaskAndKillsItsProcesses() async throws {
         try await Harness.run(Self.fast) { h in
         let tenant = h.tenant

@@ -121,7 +121,10 @@ public enum OpenAPIDocument {
             responses: [200: "workers"]),
         Operation(
             method: "POST", path: "/api/v1/workers/{id}/poll", summary: "Long poll for tasks", auth: "worker token",
-            request: "PollRequest", responses: [200: "tasks with leases", 204: "the wait ended with no task"]),
+            request: "PollRequest", responses: [
+                200: "tasks with leases",
+                204: "the wait ended with no task; header Bosun-Worker-Status: draining when the worker is draining",
+            ]),
         Operation(
             method: "POST", path: "/api/v1/workers/{id}/drain", summary: "Stop handing tasks to a worker; ends its pending polls",
             auth: "worker token or admin", responses: [202: "draining"]),

@@ -1,5 +1,6 @@
 import BosunProtocol
 import Foundation
+import HTTPTypes
 import Hummingbird
 import PostgresNIO
 import Redis
@@ -48,7 +49,16 @@ struct WorkerRoutes {
             if let wait = body.waitS, wait < 0 || !wait.isFinite {
                 throw APIError.invalidBody("'wait_s' must be zero or more seconds")
             }
-            let tasks = try await poll(principal.organizationId, worker: worker, queue: queue, body)
+            let (tasks, draining) = try await poll(principal.organizationId, worker: worker, queue: queue, body)
+            if draining {
+                // Deregistered or found lost (its polls are ended the same way): the worker must
+                // register again, so it gets what its revoked token gets from now on.
+                if try await wasRemoved(principal.organizationId, worker: worker) {
+                    throw APIError.unauthorized("the worker token was revoked (worker removed); register again")
+                }
+                return Response(
+                    status: .noContent, headers: [HTTPField.Name(PollResponse.workerStatusHeader)!: "draining"])
+            }
             if tasks.isEmpty { return Response(status: .noContent) }
             if Task.isCancelled {
                 // The poll's connection went away while it waited: give its tasks back at once
@@ -348,15 +358,18 @@ struct WorkerRoutes {
     // MARK: long poll
 
     /// Claims at once when work is there; otherwise waits for a push (or the fallback re-check)
-    /// until the wait ends, the worker drains, or tasks arrive.
-    func poll(_ organization: UUID, worker: UUID, queue: UUID?, _ body: PollRequest) async throws -> [TaskAssignment] {
+    /// until the wait ends, the worker drains, or tasks arrive. `draining` says the poll ended
+    /// (empty) because the worker is draining.
+    func poll(_ organization: UUID, worker: UUID, queue: UUID?, _ body: PollRequest) async throws
+        -> (tasks: [TaskAssignment], draining: Bool)
+    {
         guard let queue else { throw APIError.forbidden("only a worker polls") }
         let dispatcher = services.dispatcher
         let wait = min(body.waitS ?? configuration.pollMaxWait.seconds, configuration.pollMaxWait.seconds)
         let deadline = ContinuousClock.now + .milliseconds(Int64(wait * 1000))
         var checkedHeld = false
         while true {
-            if await dispatcher.isDraining(worker) { return [] }
+            if await dispatcher.isDraining(worker) { return ([], true) }
             let generation = await dispatcher.generation(of: queue)
             // Held tasks are checked once per poll: the tasks a later claim of this same poll
             // leases are this poll's own.
@@ -364,21 +377,31 @@ struct WorkerRoutes {
                 organization: organization, queue: queue, worker: worker, limit: body.slots,
                 held: checkedHeld ? nil : body.heldTaskIds)
             checkedHeld = true
-            if !tasks.isEmpty { return tasks }
+            if !tasks.isEmpty { return (tasks, false) }
             let remaining = deadline - .now
-            if remaining <= .zero { return [] }
+            if remaining <= .zero { return ([], false) }
             let reason = await dispatcher.wait(
                 queue: queue, worker: worker, since: generation,
                 timeout: min(remaining, configuration.pollFallbackInterval))
             switch reason {
-            case .handedOff(let task): return [task]
-            case .drain: return []
-            case .work, .timeout: if Task.isCancelled { return [] }
+            case .handedOff(let task): return ([task], false)
+            case .drain: return ([], true)
+            case .work, .timeout: if Task.isCancelled { return ([], false) }
             }
         }
     }
 
     // MARK: drain and deregister
+
+    /// Whether the worker is gone (deregistered or lost) rather than draining.
+    func wasRemoved(_ organization: UUID, worker: UUID) async throws -> Bool {
+        try await database.withTenant(organization) { connection in
+            let rows = try await connection.query(
+                "SELECT status FROM workers WHERE id = \(worker)", logger: logger)
+            for try await status in rows.decode(String.self) { return status != "active" && status != "draining" }
+            return true
+        }
+    }
 
     func drain(_ principal: Principal, worker: UUID) async throws {
         try await database.withTenant(principal.organizationId) { connection in
