@@ -2,10 +2,34 @@ import ArgumentParser
 import BosunProtocol
 import Foundation
 
-/// `bosun workers`: the registered workers with their live state.
+/// `bosun workers [list]`: the registered workers with their live state; `bosun workers drain ID`.
 struct WorkersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "workers", abstract: "List workers: queue, state, slots, GPUs, last heartbeat.")
+        commandName: "workers", abstract: "List workers, or drain one.",
+        subcommands: [WorkersList.self, WorkersDrain.self], defaultSubcommand: WorkersList.self)
+}
+
+/// `bosun workers drain ID`: the worker takes no new task, finishes the ones it runs, deregisters
+/// and exits (the control API tells it through its next poll).
+struct WorkersDrain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drain", abstract: "Drain a worker: no new tasks; it finishes its running ones and stops.")
+
+    @OptionGroup var client: ClientOptions
+    @Argument(help: "The worker's id (see `bosun workers`).") var id: String
+
+    func run() async throws {
+        guard let workerId = UUID(uuidString: id) else { throw CLIError("'\(id)' is not a worker id (a UUID)", exit: .usage) }
+        try await client.client().send(.POST, "/api/v1/workers/\(APIPath.id(workerId))/drain", body: Data("{}".utf8))
+        if client.json { return client.output.printJSON(Data(#"{"draining":"\#(APIPath.id(workerId))"}"#.utf8)) }
+        Output.write("draining \(APIPath.id(workerId)): it takes no new tasks and stops once its running ones finish\n")
+    }
+}
+
+/// `bosun workers list` (the default): the registered workers with their live state.
+struct WorkersList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List workers: queue, state, slots, GPUs, last heartbeat.")
 
     @OptionGroup var client: ClientOptions
 

@@ -242,4 +242,33 @@ import Testing
         }
         await worker.stop()
     }
+
+    /// `bosun workers drain ID`: the real worker hears of it through its poll, deregisters and
+    /// exits 0; bad and unknown ids get the usage and not-found exit codes.
+    @Test func workersDrainStopsTheWorker() async throws {
+        let (tenant, cli, worker, _) = try await Self.world()
+        do {
+            let registered = try #require(
+                try await tenant.admin.get("/api/v1/workers").decode(ItemList<WorkerInfo>.self).items.first)
+            let id = registered.id.uuidString.lowercased()
+            let drained = try await cli.run("workers", "drain", id)
+            #expect(drained.exitCode == 0, "\(drained)")
+            #expect(drained.stdout.hasPrefix("draining \(id)"), "\(drained)")
+            let end = ContinuousClock.now + .seconds(20)
+            while worker.process.isRunning && ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(!worker.process.isRunning, "worker:\n\(worker.log.suffix(2000))")
+            if !worker.process.isRunning { #expect(worker.process.terminationStatus == 0) }
+            #expect(worker.log.contains("the control API drained this worker"))
+            // `bosun workers` still lists (the default subcommand) and the worker is gone from it.
+            let listed = try await cli.run("workers")
+            #expect(listed.exitCode == 0, "\(listed)")
+            #expect(!listed.stdout.contains(id), "\(listed)")
+            #expect(try await cli.run("workers", "drain", "not-an-id").exitCode == 2)
+            #expect(try await cli.run("workers", "drain", UUID().uuidString).exitCode == 3)
+        } catch {
+            await worker.stop()
+            throw error
+        }
+        await worker.stop()
+    }
 }
