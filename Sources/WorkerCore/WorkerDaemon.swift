@@ -169,12 +169,19 @@ public final class WorkerDaemon: Sendable {
         logger.info("worker stopped", metadata: ["tasks_completed": "\(completed)"])
     }
 
+    /// Stops taking work, once: tells systemd the stop has begun and starts the drain clock.
+    /// False when a drain had already begun.
+    private func beginDrain(status: String) async -> Bool {
+        guard await state.beginDrain() else { return false }
+        notifier?.send(stopping: status)
+        await control.markDrain()
+        return true
+    }
+
     /// First call drains, the next aborts.
     public func requestStop(reason: String) {
         Task {
-            if await state.beginDrain() {
-                notifier?.send(stopping: "draining")
-                await control.markDrain()
+            if await beginDrain(status: "draining") {
                 logger.info("draining: no new tasks; running tasks may finish", metadata: ["reason": "\(reason)"])
                 guard let worker = await session.workerId else {
                     await control.cancelInFlight()
@@ -302,9 +309,7 @@ public final class WorkerDaemon: Sendable {
                 // An operator drained this worker through the API (a worker's own drain has
                 // already stopped its polling): drain as on SIGTERM. Polling on would only get
                 // empty replies at once, in a loop.
-                if await state.beginDrain() {
-                    notifier?.send(stopping: "drained through the control API")
-                    await control.markDrain()
+                if await beginDrain(status: "drained through the control API") {
                     logger.warning("the control API drained this worker: no new tasks; running tasks may finish, then it stops")
                 }
             } catch is WorkerGone {
